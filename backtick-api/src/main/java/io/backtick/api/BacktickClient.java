@@ -1,0 +1,240 @@
+package io.backtick.api;
+
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Objects;
+import javax.sql.DataSource;
+
+/**
+ * Puts jobs on the queue from an application. Needs only this module and the PostgreSQL JDBC
+ * driver. Thread-safe; create one and share it.
+ *
+ * <pre>{@code
+ * BacktickClient backtick = BacktickClient.create(dataSource);
+ * backtick.schedule("log-sum", 3, 4);                                  // runs as soon as a runner is free
+ * backtick.scheduleIn(Duration.ofMinutes(10), "send-reminder", userId); // runs in ten minutes
+ * try (Connection tx = dataSource.getConnection()) {                   // commits with your data, or not at all
+ *     tx.setAutoCommit(false);
+ *     insertOrder(tx, order);
+ *     backtick.schedule(tx, "send-receipt", order.id());
+ *     tx.commit();
+ * }
+ * }</pre>
+ *
+ * <p>Every call is one round trip. A job that names a worker no runner has declared yet is still
+ * stored; it takes the defaults queue {@code default}, priority 0 and 16 attempts, and waits until
+ * a runner that serves the worker claims it.
+ */
+public final class BacktickClient {
+
+    /** Rows written by one statement when enqueueing many; larger lists take several. */
+    private static final int CHUNK = 5_000;
+
+    private final ConnectionSource connections;
+    private final String schema;
+    private final String insertSql;
+
+    /** Supplies connections; a {@link DataSource} is one. */
+    @FunctionalInterface
+    public interface ConnectionSource {
+        Connection getConnection() throws SQLException;
+    }
+
+    private BacktickClient(ConnectionSource connections, String schema) {
+        this.connections = connections;
+        this.schema = QueueSchema.require(schema);
+        this.insertSql = insertSql(this.schema);
+    }
+
+    /** A client that takes connections from the application's data source, on schema {@code backtick}. */
+    public static BacktickClient create(DataSource dataSource) {
+        Objects.requireNonNull(dataSource, "dataSource");
+        return new BacktickClient(dataSource::getConnection, QueueSchema.DEFAULT);
+    }
+
+    /**
+     * A client that opens a connection per call with {@link DriverManager}: simple, and fine for
+     * scripts and tools; applications should pass their pooled {@link DataSource}.
+     */
+    public static BacktickClient create(String jdbcUrl, String user, String password) {
+        Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+        return new BacktickClient(() -> DriverManager.getConnection(jdbcUrl, user, password), QueueSchema.DEFAULT);
+    }
+
+    /** The same client, on the queue in another schema. */
+    public BacktickClient withSchema(String schema) {
+        return new BacktickClient(connections, schema);
+    }
+
+    public String schema() {
+        return schema;
+    }
+
+    /** Enqueues a job to run as soon as possible; returns its id. */
+    public long schedule(String worker, Object... args) {
+        return enqueue(JobRequest.of(worker, args));
+    }
+
+    /** Enqueues a job to run no earlier than {@code time}; returns its id. */
+    public long scheduleAt(Instant time, String worker, Object... args) {
+        return enqueue(JobRequest.of(worker, args).at(time));
+    }
+
+    /** Enqueues a job to run no earlier than {@code delay} from now, by the database's clock. */
+    public long scheduleIn(Duration delay, String worker, Object... args) {
+        return enqueue(JobRequest.of(worker, args).in(delay));
+    }
+
+    /**
+     * Enqueues a job inside the caller's transaction: it becomes visible to runners when the
+     * caller commits, and vanishes if the caller rolls back. The connection is left open.
+     */
+    public long schedule(Connection transaction, String worker, Object... args) {
+        return enqueue(transaction, JobRequest.of(worker, args));
+    }
+
+    public long enqueue(JobRequest request) {
+        return enqueueAll(List.of(request)).get(0);
+    }
+
+    public long enqueue(Connection transaction, JobRequest request) {
+        return enqueueAll(transaction, List.of(request)).get(0);
+    }
+
+    /** Enqueues many jobs in one transaction, a few thousand per round trip; returns their ids in order. */
+    public List<Long> enqueueAll(Collection<JobRequest> requests) {
+        try (Connection connection = connections.getConnection()) {
+            boolean autoCommit = connection.getAutoCommit();
+            if (!autoCommit || requests.size() <= CHUNK) {
+                return insert(connection, requests);
+            }
+            connection.setAutoCommit(false);
+            try {
+                List<Long> ids = insert(connection, requests);
+                connection.commit();
+                return ids;
+            } catch (RuntimeException | Error e) {
+                connection.rollback();
+                throw e;
+            } finally {
+                connection.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw failure(e);
+        }
+    }
+
+    /** Enqueues many jobs inside the caller's transaction; returns their ids in order. */
+    public List<Long> enqueueAll(Connection transaction, Collection<JobRequest> requests) {
+        Objects.requireNonNull(transaction, "transaction");
+        try {
+            return insert(transaction, requests);
+        } catch (SQLException e) {
+            throw failure(e);
+        }
+    }
+
+    private List<Long> insert(Connection connection, Collection<JobRequest> requests) throws SQLException {
+        List<JobRequest> all = List.copyOf(requests);
+        List<Long> ids = new ArrayList<>(all.size());
+        for (int from = 0; from < all.size(); from += CHUNK) {
+            List<JobRequest> chunk = all.subList(from, Math.min(all.size(), from + CHUNK));
+            insertChunk(connection, chunk, ids);
+        }
+        return ids;
+    }
+
+    private void insertChunk(Connection connection, List<JobRequest> chunk, List<Long> ids) throws SQLException {
+        int n = chunk.size();
+        String[] workers = new String[n];
+        String[] args = new String[n];
+        String[] queues = new String[n];
+        Integer[] priorities = new Integer[n];
+        Integer[] maxAttempts = new Integer[n];
+        String[] runAts = new String[n];
+        Long[] delays = new Long[n];
+        for (int i = 0; i < n; i++) {
+            JobRequest r = chunk.get(i);
+            workers[i] = r.worker();
+            args[i] = r.argsJson();
+            queues[i] = r.queue();
+            priorities[i] = r.priority();
+            maxAttempts[i] = r.maxAttempts();
+            runAts[i] = r.runAt() == null ? null : r.runAt().toString();
+            delays[i] = r.delay() == null ? null : r.delay().toMillis();
+        }
+        try (PreparedStatement insert = connection.prepareStatement(insertSql)) {
+            Array[] arrays = {
+                connection.createArrayOf("text", workers),
+                connection.createArrayOf("text", args),
+                connection.createArrayOf("text", queues),
+                connection.createArrayOf("int4", priorities),
+                connection.createArrayOf("int4", maxAttempts),
+                connection.createArrayOf("text", runAts),
+                connection.createArrayOf("int8", delays),
+            };
+            for (int i = 0; i < arrays.length; i++) {
+                insert.setArray(i + 1, arrays[i]);
+            }
+            try (ResultSet rs = insert.executeQuery()) {
+                while (rs.next()) {
+                    ids.add(rs.getLong(1));
+                }
+            }
+        }
+    }
+
+    /**
+     * One statement for one job or thousands: the arguments arrive as parallel arrays, and the
+     * worker's declared defaults fill what the request leaves open. A job due now is available at
+     * once; one due later is scheduled, and the stager makes it available when its time comes.
+     */
+    private static String insertSql(String schema) {
+        String q = '"' + schema + '"';
+        return "insert into " + q + ".jobs (worker, args, queue, priority, max_attempts, run_at, state)\n"
+                + "select t.worker, t.args::jsonb,\n"
+                + "       coalesce(t.queue, w.queue, '" + WorkerOptions.DEFAULT_QUEUE + "'),\n"
+                + "       coalesce(t.priority, w.priority, " + WorkerOptions.DEFAULT_PRIORITY + "),\n"
+                + "       coalesce(t.max_attempts, w.max_attempts, " + WorkerOptions.DEFAULT_MAX_ATTEMPTS + "),\n"
+                + "       t.due,\n"
+                + "       (case when t.due > now() then 'scheduled' else 'available' end)::" + q + ".job_state\n"
+                + "from (select u.*, coalesce(u.run_at::timestamptz, now() + u.delay_ms * interval '1 millisecond', now()) as due\n"
+                + "        from unnest(?::text[], ?::text[], ?::text[], ?::int4[], ?::int4[], ?::text[], ?::int8[])\n"
+                + "             with ordinality as u(worker, args, queue, priority, max_attempts, run_at, delay_ms, ord)) t\n"
+                + "left join " + q + ".workers w on w.name = t.worker\n"
+                + "order by t.ord\n"
+                + "returning id";
+    }
+
+    private BacktickException failure(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String message;
+        if (state.equals("42P01") || state.equals("3F000") || state.equals("42704")) {
+            message = "the queue is not set up in schema '" + schema + "': run 'backtick migrate' (or start a runner) first";
+        } else if (state.equals("22P02") || state.equals("22P05") || state.equals("22032")) {
+            message = "job arguments are not valid JSON for PostgreSQL: " + firstLine(e.getMessage());
+        } else if (state.startsWith("08")) {
+            message = "cannot reach the queue's database: " + firstLine(e.getMessage());
+        } else {
+            message = "could not enqueue: " + firstLine(e.getMessage());
+        }
+        return new BacktickException(message, e);
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}
