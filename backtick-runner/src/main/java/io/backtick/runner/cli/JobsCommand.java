@@ -1,0 +1,96 @@
+package io.backtick.runner.cli;
+
+import io.backtick.api.JobState;
+import io.backtick.runner.config.ConfigException;
+import io.backtick.runner.queue.JobView;
+import io.backtick.runner.queue.QueueDatabase;
+import java.io.PrintStream;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code backtick jobs}: lists jobs, newest first; {@code backtick jobs show ID} shows one with its errors. */
+@Command(name = "jobs", mixinStandardHelpOptions = true,
+        description = "List jobs, newest first, with a count per state.",
+        subcommands = JobsCommand.Show.class)
+final class JobsCommand implements Callable<Integer> {
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Option(names = "--state", paramLabel = "STATE",
+            description = "Only jobs in this state: ${COMPLETION-CANDIDATES}.")
+    JobState state;
+
+    @Option(names = "--worker", paramLabel = "NAME", description = "Only jobs of this worker.")
+    String worker;
+
+    @Option(names = "--limit", paramLabel = "N", defaultValue = "20", description = "At most this many (default: ${DEFAULT-VALUE}).")
+    int limit;
+
+    @Override
+    public Integer call() {
+        if (limit < 1) {
+            throw new ConfigException("--limit must be at least 1");
+        }
+        try (QueueDatabase queue = QueueCommands.open(database)) {
+            PrintStream out = System.out;
+            Map<JobState, Long> counts = queue.jobs().countByState();
+            StringBuilder summary = new StringBuilder();
+            counts.forEach((s, n) -> summary.append(summary.length() == 0 ? "" : ", ").append(s.sqlName()).append(' ').append(n));
+            out.println(summary.length() == 0 ? "no jobs" : summary);
+            List<JobView> jobs = queue.jobs().list(state, worker, limit);
+            if (!jobs.isEmpty()) {
+                out.printf("%-10s %-10s %-24s %-8s %-24s %s%n", "ID", "STATE", "WORKER", "ATTEMPT", "RUN AT", "ARGS");
+                for (JobView job : jobs) {
+                    out.printf("%-10d %-10s %-24s %-8s %-24s %s%n", job.id(), job.state().sqlName(),
+                            abbreviate(job.worker(), 24), job.attempt() + "/" + job.maxAttempts(), job.runAt(),
+                            abbreviate(job.argsJson(), 60));
+                }
+            }
+        }
+        return 0;
+    }
+
+    static String abbreviate(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max - 3) + "...";
+    }
+
+    /** {@code backtick jobs show ID}. */
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one job, with the error of each failed attempt.")
+    static final class Show implements Callable<Integer> {
+
+        @Mixin
+        DatabaseOptions database;
+
+        @Parameters(paramLabel = "ID", description = "The job's id.")
+        long id;
+
+        @Override
+        public Integer call() {
+            try (QueueDatabase queue = QueueCommands.open(database)) {
+                JobView job = queue.jobs().find(id)
+                        .orElseThrow(() -> new ConfigException("there is no job " + id));
+                PrintStream out = System.out;
+                out.println("id:           " + job.id());
+                out.println("worker:       " + job.worker());
+                out.println("queue:        " + job.queue());
+                out.println("state:        " + job.state().sqlName());
+                out.println("args:         " + job.argsJson());
+                out.println("priority:     " + job.priority());
+                out.println("attempt:      " + job.attempt() + " of " + job.maxAttempts());
+                out.println("run at:       " + job.runAt());
+                out.println("created at:   " + job.createdAt());
+                out.println("attempted at: " + (job.attemptedAt() == null ? "-" : job.attemptedAt()));
+                out.println("finalized at: " + (job.finalizedAt() == null ? "-" : job.finalizedAt()));
+                out.println("runner:       " + (job.runnerId() == null ? "-" : job.runnerId()));
+                out.println("errors:       " + job.errorsJson());
+            }
+            return 0;
+        }
+    }
+}

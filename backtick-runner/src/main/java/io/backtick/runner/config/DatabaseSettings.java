@@ -1,0 +1,35 @@
+package io.backtick.runner.config;
+
+import io.backtick.api.QueueSchema;
+import java.util.Objects;
+
+/**
+ * Where the queue lives: a JDBC URL without credentials, the credentials apart from it, and the
+ * schema. {@link #toString()} and {@link #describe()} never show the password.
+ */
+public record DatabaseSettings(String jdbcUrl, String user, String password, String schema) {
+
+    public DatabaseSettings {
+        Objects.requireNonNull(jdbcUrl, "jdbcUrl");
+        QueueSchema.require(schema);
+    }
+
+    public DatabaseSettings withSchema(String schema) {
+        return new DatabaseSettings(jdbcUrl, user, password, schema);
+    }
+
+    /** Host, port and database, for log lines and error messages. */
+    public String describe() {
+        String rest = jdbcUrl.startsWith("jdbc:postgresql://") ? jdbcUrl.substring("jdbc:postgresql://".length()) : jdbcUrl;
+        int query = rest.indexOf('?');
+        if (query >= 0) {
+            rest = rest.substring(0, query);
+        }
+        return (user == null ? "" : user + "@") + rest + " (schema " + schema + ")";
+    }
+
+    @Override
+    public String toString() {
+        return "DatabaseSettings[" + describe() + (password == null ? "" : ", password=****") + "]";
+    }
+}

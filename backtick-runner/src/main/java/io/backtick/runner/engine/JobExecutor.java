@@ -1,0 +1,268 @@
+package io.backtick.runner.engine;
+
+import io.backtick.api.JobContext;
+import io.backtick.runner.lifecycle.NamedThreadFactory;
+import io.backtick.runner.lifecycle.Service;
+import io.backtick.runner.plugin.WorkerDefinition;
+import io.backtick.runner.plugin.WorkerRegistry;
+import io.backtick.runner.queue.AttemptError;
+import io.backtick.runner.queue.ClaimedJob;
+import io.backtick.runner.queue.Outcome;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Runs claimed jobs on a fixed pool of named threads and hands each attempt's {@link Outcome} to
+ * the completer. The producer never submits more jobs than there are free threads, so the pool's
+ * queue stays short. User code may throw anything, {@link Error}s included: the thread survives
+ * and the failure is recorded on the job.
+ */
+public final class JobExecutor implements Service {
+
+    private static final Logger log = LoggerFactory.getLogger(JobExecutor.class);
+
+    private final WorkerRegistry workers;
+    private final ArgumentBinder binder = new ArgumentBinder();
+    private final Completer completer;
+    private final Backoff backoff;
+    private final Duration defaultTimeout;
+    private final Clock clock;
+    private final int threads;
+    private final Map<Long, RunningJob> running = new ConcurrentHashMap<>();
+    private ThreadPoolExecutor pool;
+    private ScheduledExecutorService timer;
+    private volatile boolean stopping;
+
+    public JobExecutor(WorkerRegistry workers, Completer completer, Backoff backoff, Duration defaultTimeout,
+                       int threads, Clock clock) {
+        this.workers = workers;
+        this.completer = completer;
+        this.backoff = backoff;
+        this.defaultTimeout = defaultTimeout;
+        this.threads = threads;
+        this.clock = clock;
+    }
+
+    @Override
+    public synchronized void start() {
+        if (pool != null) {
+            return;
+        }
+        // Daemon threads: a job that ignores every interrupt must not keep the JVM alive after stop.
+        pool = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(),
+                new NamedThreadFactory("backtick-worker", true));
+        ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, new NamedThreadFactory("backtick-timeouts", true));
+        t.setRemoveOnCancelPolicy(true);
+        timer = t;
+    }
+
+    /** Runs {@code job}; {@code done} runs on the job's thread after its outcome has been handed over. */
+    public void execute(ClaimedJob job, Runnable done) {
+        pool.execute(() -> {
+            try {
+                completer.submit(run(job));
+            } finally {
+                done.run();
+            }
+        });
+    }
+
+    /** How many jobs are running now. */
+    public int runningCount() {
+        return running.size();
+    }
+
+    private Outcome run(ClaimedJob job) {
+        WorkerDefinition worker = workers.find(job.worker()).orElse(null);
+        if (worker == null) {
+            // Cannot happen: the producer claims only jobs of workers in the registry.
+            return fail(job, "unknown-worker", new IllegalStateException("this runner has no worker " + job.worker()), true);
+        }
+        Thread thread = Thread.currentThread();
+        RunningJob current = new RunningJob(job, thread);
+        running.put(job.id(), current);
+        ClassLoader previousLoader = thread.getContextClassLoader();
+        thread.setContextClassLoader(worker.worker().getClass().getClassLoader());
+        MDC.put("job", Long.toString(job.id()));
+        MDC.put("attempt", Integer.toString(job.attempt()));
+        ScheduledFuture<?> timeout = null;
+        try {
+            Object args;
+            try {
+                args = binder.bind(job.argsJson(), worker.argsType());
+            } catch (ArgumentBindingException e) {
+                log.warn("Job {} ({}) discarded: {}", job.id(), job.worker(), e.getMessage());
+                return fail(job, "binding", e, true);
+            }
+            Duration limit = worker.options().timeout().orElse(defaultTimeout);
+            if (limit != null) {
+                timeout = timer.schedule(current::timeOut, limit.toMillis(), TimeUnit.MILLISECONDS);
+            }
+            if (stopping) {
+                return Outcome.release(job.id(), job.attempt());
+            }
+            worker.worker().perform(args, current.context(worker));
+            return Outcome.completed(job.id(), job.attempt());
+        } catch (Throwable e) {
+            if (current.timedOut) {
+                Duration limit = worker.options().timeout().orElse(defaultTimeout);
+                TimeoutException timedOut = new TimeoutException("timed out after " + limit);
+                timedOut.initCause(e);
+                log.warn("Job {} ({}) timed out after {}", job.id(), job.worker(), limit);
+                return fail(job, "timeout", timedOut, false);
+            }
+            if (stopping && (e instanceof InterruptedException || thread.isInterrupted())) {
+                return Outcome.release(job.id(), job.attempt());
+            }
+            log.warn("Job {} ({}) failed on attempt {} of {}: {}", job.id(), job.worker(), job.attempt(),
+                    job.maxAttempts(), e.toString());
+            return fail(job, e instanceof Error ? "error" : "exception", e, false);
+        } finally {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            running.remove(job.id());
+            Thread.interrupted(); // an interrupt meant for this job must not reach the next one
+            MDC.remove("job");
+            MDC.remove("attempt");
+            thread.setContextClassLoader(previousLoader);
+        }
+    }
+
+    private Outcome fail(ClaimedJob job, String kind, Throwable error, boolean permanent) {
+        AttemptError recorded = AttemptError.of(job.attempt(), Instant.now(clock), kind, error);
+        if (permanent || job.attempt() >= job.maxAttempts()) {
+            return Outcome.discard(job.id(), job.attempt(), recorded);
+        }
+        return Outcome.retry(job.id(), job.attempt(), backoff.after(job.attempt()), recorded);
+    }
+
+    /**
+     * Stops taking jobs and gives running ones {@code grace} to finish; then interrupts them, and
+     * any that still do not return are handed back to the queue without using up an attempt.
+     */
+    @Override
+    public void stop() {
+        stop(Duration.ZERO);
+    }
+
+    public void stop(Duration grace) {
+        ThreadPoolExecutor p;
+        synchronized (this) {
+            p = pool;
+        }
+        if (p == null || p.isTerminated()) {
+            return;
+        }
+        p.shutdown();
+        try {
+            if (!p.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+                stopping = true;
+                running.values().forEach(RunningJob::requestStop);
+                log.info("{} jobs still running after the {} grace period; interrupting them", running.size(), grace);
+                p.shutdownNow();
+                if (!p.awaitTermination(5, TimeUnit.SECONDS)) {
+                    for (RunningJob stuck : running.values()) {
+                        log.warn("Job {} ({}) ignores interruption; handing it back to the queue",
+                                stuck.job.id(), stuck.job.worker());
+                        completer.submit(Outcome.release(stuck.job.id(), stuck.job.attempt()));
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            timer.shutdownNow();
+        }
+    }
+
+    /** Asks running jobs to stop ({@link JobContext#stopRequested()}), before the grace period starts. */
+    public void requestStop() {
+        running.values().forEach(RunningJob::requestStop);
+    }
+
+    /** One attempt in progress: its thread, and the flags the runner sets on it. */
+    private final class RunningJob {
+        final ClaimedJob job;
+        final Thread thread;
+        volatile boolean timedOut;
+        volatile boolean stopRequested;
+
+        RunningJob(ClaimedJob job, Thread thread) {
+            this.job = job;
+            this.thread = thread;
+        }
+
+        void timeOut() {
+            timedOut = true;
+            thread.interrupt();
+        }
+
+        void requestStop() {
+            stopRequested = true;
+        }
+
+        JobContext context(WorkerDefinition worker) {
+            Logger logger = LoggerFactory.getLogger("backtick.worker." + worker.name());
+            return new JobContext() {
+                @Override
+                public long jobId() {
+                    return job.id();
+                }
+
+                @Override
+                public String worker() {
+                    return job.worker();
+                }
+
+                @Override
+                public String queue() {
+                    return job.queue();
+                }
+
+                @Override
+                public int attempt() {
+                    return job.attempt();
+                }
+
+                @Override
+                public int maxAttempts() {
+                    return job.maxAttempts();
+                }
+
+                @Override
+                public Instant createdAt() {
+                    return job.createdAt();
+                }
+
+                @Override
+                public Logger logger() {
+                    return logger;
+                }
+
+                @Override
+                public boolean stopRequested() {
+                    return stopRequested || stopping || timedOut;
+                }
+
+                @Override
+                public String toString() {
+                    return "JobContext[job=" + job.id() + ", worker=" + job.worker() + ", attempt=" + job.attempt() + "]";
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.backtick.runner.engine;
+
+import io.backtick.runner.config.RunnerSettings;
+import io.backtick.runner.lifecycle.Service;
+import io.backtick.runner.plugin.WorkerDefinition;
+import io.backtick.runner.plugin.WorkerRegistry;
+import io.backtick.runner.queue.JobQueue;
+import io.backtick.runner.queue.QueueDatabase;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One runner: the producer that claims jobs, the executor that runs them, the completer that
+ * writes their outcomes and the stager that makes due jobs available, over one queue. Started
+ * and stopped in order; stop lets running jobs finish within the shutdown grace.
+ */
+public final class Runner implements Service {
+
+    private static final Logger log = LoggerFactory.getLogger(Runner.class);
+
+    private final RunnerSettings settings;
+    private final QueueDatabase database;
+    private final WorkerRegistry workers;
+    private final DatabaseHealth health = new DatabaseHealth();
+    private final Completer completer;
+    private final JobExecutor executor;
+    private final Producer producer;
+    private final Stager stager;
+    private boolean started;
+    private boolean stopped;
+
+    public Runner(RunnerSettings settings, QueueDatabase database, WorkerRegistry workers) {
+        this(settings, database, workers, Clock.systemUTC());
+    }
+
+    public Runner(RunnerSettings settings, QueueDatabase database, WorkerRegistry workers, Clock clock) {
+        if (workers.isEmpty()) {
+            throw new IllegalArgumentException("a runner needs at least one worker");
+        }
+        this.settings = settings;
+        this.database = database;
+        this.workers = workers;
+        JobQueue queue = database.jobs();
+        this.completer = new Completer(queue, health, Duration.ofSeconds(10));
+        this.executor = new JobExecutor(workers, completer, new Backoff(settings.retryBase()),
+                settings.defaultTimeout(), settings.threads(), clock);
+        Wakeup wakeup = new Wakeup();
+        this.producer = new Producer(queue, executor, health, settings.runnerId(), workers.names(),
+                settings.threads(), settings.claimBatch(), settings.pollInterval(), wakeup);
+        this.stager = new Stager(queue, health, settings.pollInterval(), producer::wake);
+    }
+
+    @Override
+    public synchronized void start() {
+        if (started) {
+            return;
+        }
+        started = true;
+        database.jobs().registerWorkers(workers.all().stream().map(WorkerDefinition::defaults).toList());
+        completer.start();
+        executor.start();
+        stager.start();
+        producer.start();
+        log.info("Runner {} started: {} thread(s), polling every {}, serving {}", settings.runnerId(),
+                settings.threads(), settings.pollInterval(),
+                workers.all().stream().map(WorkerDefinition::name).collect(Collectors.joining(", ")));
+    }
+
+    /**
+     * Stops claiming, lets running jobs finish within the shutdown grace, hands back those that do
+     * not, and writes every outcome. Safe to call twice or before start.
+     */
+    @Override
+    public void stop() {
+        synchronized (this) {
+            if (!started || stopped) {
+                return;
+            }
+            stopped = true;
+        }
+        log.info("Runner {} stopping: {} job(s) running, waiting up to {} for them", settings.runnerId(),
+                executor.runningCount(), settings.shutdownGrace());
+        producer.stop();
+        stager.stop();
+        executor.requestStop();
+        executor.stop(settings.shutdownGrace());
+        completer.stop();
+        log.info("Runner {} stopped", settings.runnerId());
+    }
+
+    public String runnerId() {
+        return settings.runnerId();
+    }
+
+    public boolean databaseLost() {
+        return health.isLost();
+    }
+
+    /** Outcomes still waiting to be written (for tests and status). */
+    public int pendingOutcomes() {
+        return completer.pendingCount();
+    }
+}

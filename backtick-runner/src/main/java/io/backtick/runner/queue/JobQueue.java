@@ -1,0 +1,219 @@
+package io.backtick.runner.queue;
+
+import static io.backtick.jooq.Tables.JOBS;
+import static io.backtick.jooq.Tables.WORKERS;
+import static org.jooq.impl.DSL.currentOffsetDateTime;
+import static org.jooq.impl.DSL.name;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.backtick.api.JobState;
+import io.backtick.jooq.tables.records.JobsRecord;
+import java.time.OffsetDateTime;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jooq.CommonTableExpression;
+import org.jooq.Condition;
+import org.jooq.DSLContext;
+import org.jooq.Field;
+import org.jooq.Record1;
+import org.jooq.impl.DSL;
+
+/**
+ * Every statement the runner runs against the jobs and workers tables. Nothing outside this
+ * package speaks SQL. Each state change is guarded by the state it expects.
+ */
+public final class JobQueue {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final DSLContext dsl;
+
+    JobQueue(DSLContext dsl) {
+        this.dsl = dsl;
+    }
+
+    /**
+     * Claims up to {@code limit} available jobs of the given workers and marks them running for
+     * {@code runnerId}, counting the attempt, in one statement. The CTE locks the chosen rows with
+     * {@code FOR UPDATE SKIP LOCKED}: concurrent runners skip each other's rows instead of waiting
+     * on them, so no job is claimed twice and no claimer blocks another. The CTE reads the
+     * {@code jobs_claim_idx} partial index in order and stops after {@code limit} matching rows.
+     */
+    public List<ClaimedJob> claim(String runnerId, String[] workers, int limit) {
+        CommonTableExpression<Record1<Long>> claimable = name("claimable").fields("id").as(
+                DSL.select(JOBS.ID)
+                        .from(JOBS)
+                        .where(JOBS.STATE.eq(io.backtick.jooq.enums.JobState.available))
+                        .and(JOBS.WORKER.eq(DSL.any(workers)))
+                        .orderBy(JOBS.PRIORITY.desc(), JOBS.RUN_AT, JOBS.ID)
+                        .limit(limit)
+                        .forUpdate()
+                        .skipLocked());
+        Field<Long> claimedId = claimable.field("id", Long.class);
+        return dsl.with(claimable)
+                .update(JOBS)
+                .set(JOBS.STATE, io.backtick.jooq.enums.JobState.running)
+                .set(JOBS.ATTEMPT, JOBS.ATTEMPT.plus(1))
+                .set(JOBS.ATTEMPTED_AT, currentOffsetDateTime())
+                .set(JOBS.RUNNER_ID, runnerId)
+                .from(claimable)
+                .where(JOBS.ID.eq(claimedId))
+                .returning(JOBS.ID, JOBS.WORKER, JOBS.QUEUE, JOBS.ARGS, JOBS.ATTEMPT, JOBS.MAX_ATTEMPTS, JOBS.CREATED_AT)
+                .fetch(r -> new ClaimedJob(r.getId(), r.getWorker(), r.getQueue(), r.getArgs().data(),
+                        r.getAttempt(), r.getMaxAttempts(), r.getCreatedAt().toInstant()));
+    }
+
+    /**
+     * Writes the outcomes of many attempts in one statement. Each row is matched on job id and
+     * attempt number and only while the job is still running, so an outcome that arrives after
+     * the job was taken from this runner changes nothing. Returns the number of jobs updated.
+     */
+    public int finish(Collection<Outcome> outcomes) {
+        if (outcomes.isEmpty()) {
+            return 0;
+        }
+        int n = outcomes.size();
+        Long[] ids = new Long[n];
+        Integer[] attempts = new Integer[n];
+        String[] states = new String[n];
+        Long[] delays = new Long[n];
+        String[] errors = new String[n];
+        int i = 0;
+        for (Outcome o : outcomes) {
+            ids[i] = o.jobId();
+            attempts[i] = o.attempt();
+            states[i] = switch (o.kind()) {
+                case COMPLETED -> "completed";
+                case RETRY -> "retryable";
+                case DISCARD -> "discarded";
+                case RELEASE -> "available";
+            };
+            delays[i] = o.retryIn() == null ? null : o.retryIn().toMillis();
+            errors[i] = o.error() == null ? null : toJson(o.error());
+            i++;
+        }
+        // One row per outcome from parallel arrays. A released job gives its attempt back: the
+        // runner stopped, the job did not fail. Locks only the jobs named, which this runner holds.
+        return dsl.execute("""
+                update jobs j set
+                    state = d.state::job_state,
+                    attempt = case when d.state = 'available' then j.attempt - 1 else j.attempt end,
+                    run_at = case d.state
+                                 when 'retryable' then now() + d.delay_ms * interval '1 millisecond'
+                                 when 'available' then now()
+                                 else j.run_at end,
+                    finalized_at = case when d.state in ('completed', 'discarded') then now() end,
+                    errors = case when d.error is null then j.errors else j.errors || jsonb_build_array(d.error::jsonb) end
+                from unnest(?::bigint[], ?::int4[], ?::text[], ?::int8[], ?::text[]) as d(id, attempt, state, delay_ms, error)
+                where j.id = d.id and j.attempt = d.attempt and j.state = 'running'
+                """, ids, attempts, states, delays, errors);
+    }
+
+    /**
+     * Makes scheduled and retryable jobs whose time has come available, up to {@code limit} at a
+     * time, oldest first. Locks only those rows, skipping any another runner's stager holds.
+     */
+    public int stageDue(int limit) {
+        CommonTableExpression<Record1<Long>> due = name("due").fields("id").as(
+                DSL.select(JOBS.ID)
+                        .from(JOBS)
+                        .where(JOBS.STATE.in(io.backtick.jooq.enums.JobState.scheduled,
+                                io.backtick.jooq.enums.JobState.retryable))
+                        .and(JOBS.RUN_AT.le(currentOffsetDateTime()))
+                        .orderBy(JOBS.RUN_AT)
+                        .limit(limit)
+                        .forUpdate()
+                        .skipLocked());
+        return dsl.with(due)
+                .update(JOBS)
+                .set(JOBS.STATE, io.backtick.jooq.enums.JobState.available)
+                .from(due)
+                .where(JOBS.ID.eq(due.field("id", Long.class)))
+                .execute();
+    }
+
+    /** Records the defaults each worker declares; the last runner to start with a worker wins. */
+    public void registerWorkers(Collection<WorkerDefaults> workers) {
+        if (workers.isEmpty()) {
+            return;
+        }
+        var insert = dsl.insertInto(WORKERS, WORKERS.NAME, WORKERS.QUEUE, WORKERS.PRIORITY, WORKERS.MAX_ATTEMPTS,
+                WORKERS.TIMEOUT_MS);
+        for (WorkerDefaults w : workers) {
+            insert = insert.values(w.name(), w.queue(), w.priority(), w.maxAttempts(), w.timeoutMillis());
+        }
+        insert.onConflict(WORKERS.NAME)
+                .doUpdate()
+                .set(WORKERS.QUEUE, DSL.excluded(WORKERS.QUEUE))
+                .set(WORKERS.PRIORITY, DSL.excluded(WORKERS.PRIORITY))
+                .set(WORKERS.MAX_ATTEMPTS, DSL.excluded(WORKERS.MAX_ATTEMPTS))
+                .set(WORKERS.TIMEOUT_MS, DSL.excluded(WORKERS.TIMEOUT_MS))
+                .set(WORKERS.UPDATED_AT, currentOffsetDateTime())
+                .execute();
+    }
+
+    /** Whether any runner has declared a worker of this name. */
+    public boolean isWorkerDeclared(String name) {
+        return dsl.fetchExists(WORKERS, WORKERS.NAME.eq(name));
+    }
+
+    public Optional<JobView> find(long id) {
+        return dsl.selectFrom(JOBS).where(JOBS.ID.eq(id)).fetchOptional(JobQueue::view);
+    }
+
+    /** The newest jobs first, optionally only those in one state or of one worker. */
+    public List<JobView> list(JobState state, String worker, int limit) {
+        Condition where = DSL.noCondition();
+        if (state != null) {
+            where = where.and(JOBS.STATE.eq(io.backtick.jooq.enums.JobState.valueOf(state.sqlName())));
+        }
+        if (worker != null) {
+            where = where.and(JOBS.WORKER.eq(worker));
+        }
+        return dsl.selectFrom(JOBS).where(where).orderBy(JOBS.ID.desc()).limit(limit).fetch(JobQueue::view);
+    }
+
+    /** How many jobs are in each state (states with none are left out). */
+    public Map<JobState, Long> countByState() {
+        Map<JobState, Long> counts = new LinkedHashMap<>();
+        dsl.select(JOBS.STATE, DSL.count())
+                .from(JOBS)
+                .groupBy(JOBS.STATE)
+                .orderBy(JOBS.STATE)
+                .forEach(r -> counts.put(state(r.value1()), r.value2().longValue()));
+        return counts;
+    }
+
+    private static JobView view(JobsRecord r) {
+        return new JobView(r.getId(), r.getWorker(), r.getQueue(), r.getArgs().data(), state(r.getState()),
+                r.getPriority(), r.getAttempt(), r.getMaxAttempts(), instant(r.getRunAt()), instant(r.getCreatedAt()),
+                instant(r.getAttemptedAt()), instant(r.getFinalizedAt()), r.getRunnerId(), r.getErrors().data());
+    }
+
+    private static JobState state(io.backtick.jooq.enums.JobState state) {
+        return JobState.valueOf(state.getLiteral().toUpperCase(java.util.Locale.ROOT));
+    }
+
+    private static java.time.Instant instant(OffsetDateTime t) {
+        return t == null ? null : t.toInstant();
+    }
+
+    private static String toJson(AttemptError error) {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("attempt", error.attempt());
+        json.put("at", error.at().toString());
+        json.put("kind", error.kind());
+        json.put("class", error.errorClass());
+        json.put("message", error.message());
+        json.put("stacktrace", error.stackTrace());
+        try {
+            return JSON.writeValueAsString(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write an attempt error as JSON", e);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+package io.backtick.runner.queue;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.backtick.runner.config.DatabaseSettings;
+import java.sql.Connection;
+import java.sql.SQLException;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.impl.DSL;
+
+/**
+ * The runner's connection to the queue: a small connection pool whose connections all have the
+ * queue's schema as their search path (the generated jOOQ classes are unqualified, so one build
+ * serves any schema), the jOOQ context over it, and the migrations.
+ */
+public final class QueueDatabase implements AutoCloseable {
+
+    /** Where Flyway finds the migrations of {@code db/}. */
+    public static final String MIGRATIONS = "classpath:io/backtick/db/migration";
+    static final String HISTORY_TABLE = "backtick_schema_history";
+
+    private final DatabaseSettings settings;
+    private final HikariDataSource pool;
+    private final DSLContext dsl;
+
+    private QueueDatabase(DatabaseSettings settings, HikariDataSource pool) {
+        this.settings = settings;
+        this.pool = pool;
+        this.dsl = DSL.using(pool, SQLDialect.POSTGRES, new Settings()
+                .withRenderSchema(false)
+                .withExecuteLogging(false)
+                .withRenderFormatted(false));
+    }
+
+    /**
+     * Opens the pool and checks that the database answers.
+     *
+     * @throws DatabaseUnavailableException when it does not, with the reason in one line
+     */
+    public static QueueDatabase open(DatabaseSettings settings, int poolSize, String name) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName(name);
+        config.setJdbcUrl(settings.jdbcUrl());
+        if (settings.user() != null) {
+            config.setUsername(settings.user());
+        }
+        if (settings.password() != null) {
+            config.setPassword(settings.password());
+        }
+        config.setSchema(settings.schema());
+        config.setMaximumPoolSize(poolSize);
+        config.setMinimumIdle(1);
+        config.setConnectionTimeout(5_000);
+        config.setValidationTimeout(2_000);
+        config.setKeepaliveTime(60_000);
+        // Fail at once when the database cannot be reached at start: the caller turns it into one line.
+        config.setInitializationFailTimeout(1);
+        config.addDataSourceProperty("ApplicationName", name);
+        config.addDataSourceProperty("tcpKeepAlive", "true");
+        try {
+            return new QueueDatabase(settings, new HikariDataSource(config));
+        } catch (RuntimeException e) {
+            throw new DatabaseUnavailableException("cannot connect to the database " + settings.describe() + ": "
+                    + DatabaseUnavailableException.reason(e), e);
+        }
+    }
+
+    /** Creates the schema if needed and applies every pending migration. Safe to run from many runners at once. */
+    public int migrate() {
+        try {
+            return Flyway.configure(getClass().getClassLoader())
+                    .dataSource(pool)
+                    .schemas(settings.schema())
+                    .defaultSchema(settings.schema())
+                    .createSchemas(true)
+                    .table(HISTORY_TABLE)
+                    .locations(MIGRATIONS)
+                    .load()
+                    .migrate()
+                    .migrationsExecuted;
+        } catch (FlywayException e) {
+            throw new DatabaseUnavailableException("cannot migrate the queue schema " + settings.schema() + ": "
+                    + DatabaseUnavailableException.reason(e), e);
+        }
+    }
+
+    /** Whether the queue's tables exist, without changing anything. */
+    public boolean isMigrated() {
+        try (Connection c = pool.getConnection();
+             var rs = c.getMetaData().getTables(null, settings.schema(), "jobs", null)) {
+            return rs.next();
+        } catch (SQLException e) {
+            throw new DatabaseUnavailableException("cannot reach the database " + settings.describe() + ": "
+                    + DatabaseUnavailableException.reason(e), e);
+        }
+    }
+
+    public JobQueue jobs() {
+        return new JobQueue(dsl);
+    }
+
+    public DSLContext dsl() {
+        return dsl;
+    }
+
+    public DataSource dataSource() {
+        return pool;
+    }
+
+    public DatabaseSettings settings() {
+        return settings;
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+}
