@@ -53,7 +53,8 @@ public final class QueueDatabase implements AutoCloseable {
             config.setPassword(settings.password());
         }
         config.setSchema(settings.schema());
-        config.setMaximumPoolSize(poolSize);
+        // Flyway holds one connection for its lock and migrates on another.
+        config.setMaximumPoolSize(Math.max(2, poolSize));
         config.setMinimumIdle(1);
         config.setConnectionTimeout(5_000);
         config.setValidationTimeout(2_000);

@@ -1,0 +1,189 @@
+package io.backtick.runner.queue;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.backtick.api.BacktickClient;
+import io.backtick.api.JobRequest;
+import io.backtick.api.JobState;
+import io.backtick.runner.testsupport.TestDatabase;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class JobQueueTest {
+
+    static QueueDatabase db;
+    static JobQueue queue;
+    static BacktickClient client;
+
+    @BeforeAll
+    static void open() {
+        db = TestDatabase.newQueue(JobQueueTest.class, 8);
+        queue = db.jobs();
+        client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+    }
+
+    @AfterAll
+    static void close() {
+        db.close();
+        TestDatabase.dropSchema(db.settings().schema());
+    }
+
+    @BeforeEach
+    void clear() {
+        db.dsl().execute("truncate jobs, workers");
+    }
+
+    @Test
+    void claimMarksJobsRunningForTheRunnerAndCountsTheAttempt() {
+        long id = client.schedule("w", 1, 2);
+
+        List<ClaimedJob> claimed = queue.claim("runner-a", new String[] {"w"}, 10);
+
+        assertThat(claimed).singleElement().satisfies(job -> {
+            assertThat(job.id()).isEqualTo(id);
+            assertThat(job.attempt()).isEqualTo(1);
+            assertThat(job.argsJson()).isEqualTo("[1, 2]");
+        });
+        JobView stored = queue.find(id).orElseThrow();
+        assertThat(stored.state()).isEqualTo(JobState.RUNNING);
+        assertThat(stored.runnerId()).isEqualTo("runner-a");
+        assertThat(stored.attemptedAt()).isNotNull();
+        assertThat(queue.claim("runner-b", new String[] {"w"}, 10)).isEmpty();
+    }
+
+    @Test
+    void claimTakesOnlyJobsOfTheWorkersAskedFor() {
+        client.schedule("mine", 1);
+        long other = client.schedule("theirs", 1);
+
+        assertThat(queue.claim("r", new String[] {"mine"}, 10)).extracting(ClaimedJob::worker).containsExactly("mine");
+        assertThat(queue.find(other).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+    }
+
+    @Test
+    void claimTakesHigherPriorityFirstThenOldestFirstAndHonoursTheLimit() {
+        long low = client.enqueue(JobRequest.of("w").withPriority(0));
+        long high = client.enqueue(JobRequest.of("w").withPriority(5));
+        long lowLater = client.enqueue(JobRequest.of("w").withPriority(0));
+
+        assertThat(queue.claim("r", new String[] {"w"}, 2)).extracting(ClaimedJob::id).containsExactly(high, low);
+        assertThat(queue.claim("r", new String[] {"w"}, 2)).extracting(ClaimedJob::id).containsExactly(lowLater);
+    }
+
+    @Test
+    void concurrentClaimsNeverTakeTheSameJob() throws Exception {
+        List<JobRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            requests.add(JobRequest.of("w", i));
+        }
+        client.enqueueAll(requests);
+        ExecutorService pool = Executors.newFixedThreadPool(6);
+        try {
+            List<Future<List<Long>>> futures = new ArrayList<>();
+            for (int t = 0; t < 6; t++) {
+                String runner = "r" + t;
+                Callable<List<Long>> claimer = () -> {
+                    List<Long> ids = new ArrayList<>();
+                    List<ClaimedJob> batch;
+                    while (!(batch = queue.claim(runner, new String[] {"w"}, 37)).isEmpty()) {
+                        batch.forEach(j -> ids.add(j.id()));
+                    }
+                    return ids;
+                };
+                futures.add(pool.submit(claimer));
+            }
+            List<Long> all = new ArrayList<>();
+            for (Future<List<Long>> f : futures) {
+                all.addAll(f.get());
+            }
+            Set<Long> distinct = new HashSet<>(all);
+            assertThat(all).hasSize(2_000);
+            assertThat(distinct).hasSize(2_000);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void finishIgnoresAnOutcomeForAnAttemptThatIsNoLongerRunning() {
+        long id = client.schedule("w");
+        ClaimedJob job = queue.claim("r", new String[] {"w"}, 1).get(0);
+        assertThat(queue.finish(List.of(Outcome.completed(id, job.attempt())))).isEqualTo(1);
+
+        // A second, late outcome for the same attempt finds the job completed and changes nothing.
+        AttemptError error = AttemptError.of(job.attempt(), Instant.now(), "exception", new RuntimeException("late"));
+        assertThat(queue.finish(List.of(Outcome.discard(id, job.attempt(), error)))).isZero();
+        JobView stored = queue.find(id).orElseThrow();
+        assertThat(stored.state()).isEqualTo(JobState.COMPLETED);
+        assertThat(stored.finalizedAt()).isNotNull();
+        assertThat(stored.errorsJson()).isEqualTo("[]");
+    }
+
+    @Test
+    void finishWritesAMixedBatchInOneCall() {
+        long done = client.schedule("w");
+        long retry = client.schedule("w");
+        long discard = client.schedule("w");
+        long release = client.schedule("w");
+        queue.claim("r", new String[] {"w"}, 10);
+        AttemptError boom = AttemptError.of(1, Instant.now(), "exception", new IllegalStateException("boom"));
+
+        int updated = queue.finish(List.of(
+                Outcome.completed(done, 1),
+                Outcome.retry(retry, 1, Duration.ofHours(1), boom),
+                Outcome.discard(discard, 1, boom),
+                Outcome.release(release, 1)));
+
+        assertThat(updated).isEqualTo(4);
+        assertThat(queue.find(done).orElseThrow().state()).isEqualTo(JobState.COMPLETED);
+        JobView retried = queue.find(retry).orElseThrow();
+        assertThat(retried.state()).isEqualTo(JobState.RETRYABLE);
+        assertThat(retried.runAt()).isAfter(Instant.now().plus(Duration.ofMinutes(59)));
+        assertThat(retried.errorsJson()).contains("\"boom\"").contains("IllegalStateException").contains("\"attempt\": 1");
+        JobView discarded = queue.find(discard).orElseThrow();
+        assertThat(discarded.state()).isEqualTo(JobState.DISCARDED);
+        assertThat(discarded.finalizedAt()).isNotNull();
+        JobView released = queue.find(release).orElseThrow();
+        assertThat(released.state()).isEqualTo(JobState.AVAILABLE);
+        assertThat(released.attempt()).as("a released job gets its attempt back").isZero();
+    }
+
+    @Test
+    void stagerMakesOnlyDueJobsAvailable() {
+        long due = client.enqueue(JobRequest.of("w").in(Duration.ofMillis(1)));
+        long later = client.enqueue(JobRequest.of("w").in(Duration.ofHours(1)));
+        assertThat(queue.find(later).orElseThrow().state()).isEqualTo(JobState.SCHEDULED);
+
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> queue.stageDue(100) > 0
+                || queue.find(due).orElseThrow().state() == JobState.AVAILABLE);
+
+        assertThat(queue.find(due).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+        assertThat(queue.find(later).orElseThrow().state()).isEqualTo(JobState.SCHEDULED);
+    }
+
+    @Test
+    void claimReadsThePartialClaimIndex() {
+        String plan = String.join("\n", db.dsl().fetch(
+                "explain select id from jobs where state = 'available' and worker = any(array['w']) "
+                        + "order by priority desc, run_at, id limit 10 for update skip locked")
+                .getValues(0, String.class));
+        db.dsl().execute("set enable_seqscan = off"); // tiny tables: make the planner show what it would use
+        String forced = String.join("\n", db.dsl().fetch(
+                "explain select id from jobs where state = 'available' and worker = any(array['w']) "
+                        + "order by priority desc, run_at, id limit 10 for update skip locked")
+                .getValues(0, String.class));
+        assertThat(plan + forced).contains("jobs_claim_idx");
+    }
+}
