@@ -3,6 +3,7 @@ package io.backtick.runner.queue;
 import static io.backtick.jooq.Tables.JOBS;
 import static io.backtick.jooq.Tables.WORKERS;
 import static org.jooq.impl.DSL.currentOffsetDateTime;
+import static org.jooq.impl.DSL.inline;
 import static org.jooq.impl.DSL.name;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -25,6 +26,11 @@ import org.jooq.impl.DSL;
 /**
  * Every statement the runner runs against the jobs and workers tables. Nothing outside this
  * package speaks SQL. Each state change is guarded by the state it expects.
+ *
+ * <p>States in WHERE clauses are inlined as literals, never bound: the claim and due indexes are
+ * partial ({@code where state = 'available'}), and PostgreSQL can use a partial index only when
+ * the predicate is visible at plan time. A bound state would make pgjdbc's server-prepared,
+ * generic plan fall back to a sequential scan and a sort, which grows with the table.
  */
 public final class JobQueue {
 
@@ -47,7 +53,7 @@ public final class JobQueue {
         CommonTableExpression<Record1<Long>> claimable = name("claimable").fields("id").as(
                 DSL.select(JOBS.ID)
                         .from(JOBS)
-                        .where(JOBS.STATE.eq(io.backtick.jooq.enums.JobState.available))
+                        .where(JOBS.STATE.eq(inline(io.backtick.jooq.enums.JobState.available)))
                         .and(JOBS.WORKER.eq(DSL.any(workers)))
                         .orderBy(JOBS.PRIORITY.desc(), JOBS.RUN_AT, JOBS.ID)
                         .limit(limit)
@@ -121,8 +127,8 @@ public final class JobQueue {
         CommonTableExpression<Record1<Long>> due = name("due").fields("id").as(
                 DSL.select(JOBS.ID)
                         .from(JOBS)
-                        .where(JOBS.STATE.in(io.backtick.jooq.enums.JobState.scheduled,
-                                io.backtick.jooq.enums.JobState.retryable))
+                        .where(JOBS.STATE.in(inline(io.backtick.jooq.enums.JobState.scheduled),
+                                inline(io.backtick.jooq.enums.JobState.retryable)))
                         .and(JOBS.RUN_AT.le(currentOffsetDateTime()))
                         .orderBy(JOBS.RUN_AT)
                         .limit(limit)
