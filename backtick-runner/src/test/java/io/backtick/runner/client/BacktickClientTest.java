@@ -1,0 +1,158 @@
+package io.backtick.runner.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.backtick.api.BacktickClient;
+import io.backtick.api.BacktickException;
+import io.backtick.api.JobRequest;
+import io.backtick.api.JobState;
+import io.backtick.api.Json;
+import io.backtick.runner.queue.JobView;
+import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.queue.WorkerDefaults;
+import io.backtick.runner.testsupport.TestDatabase;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The client applications enqueue with, against a real queue (it needs only backtick-api and the driver). */
+class BacktickClientTest {
+
+    record Order(long id, String customer) {
+    }
+
+    static QueueDatabase db;
+    static BacktickClient client;
+
+    @BeforeAll
+    static void open() {
+        db = TestDatabase.newQueue(BacktickClientTest.class, 4);
+        client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+        db.dsl().execute("create table orders (id bigint primary key)");
+    }
+
+    @AfterAll
+    static void close() {
+        db.close();
+        TestDatabase.dropSchema(db.settings().schema());
+    }
+
+    @BeforeEach
+    void clear() {
+        db.dsl().execute("truncate jobs, workers, orders");
+    }
+
+    @Test
+    void aJobEnqueuedInARolledBackTransactionLeavesNoTrace() throws Exception {
+        try (Connection tx = db.dataSource().getConnection()) {
+            tx.setAutoCommit(false);
+            insertOrder(tx, 1);
+            long id = client.schedule(tx, "send-receipt", 1);
+            assertThat(id).isPositive();
+            tx.rollback();
+        }
+        assertThat(db.jobs().countByState()).isEmpty();
+        assertThat(db.dsl().fetchCount(db.dsl().selectFrom("orders"))).isZero();
+    }
+
+    @Test
+    void aJobEnqueuedInACommittedTransactionAppearsWithTheBusinessData() throws Exception {
+        long id;
+        try (Connection tx = db.dataSource().getConnection()) {
+            tx.setAutoCommit(false);
+            insertOrder(tx, 2);
+            id = client.schedule(tx, "send-receipt", 2);
+            // Not visible to anyone else before the commit.
+            assertThat(db.jobs().find(id)).isEmpty();
+            tx.commit();
+        }
+        assertThat(db.jobs().find(id)).get().extracting(JobView::state).isEqualTo(JobState.AVAILABLE);
+    }
+
+    @Test
+    void argumentsAreStoredAsAJsonArrayVerbatim() {
+        String tricky = "'; drop table jobs; -- $(rm -rf /) `x` \"q\" \\ ü \n";
+        long id = client.schedule("w'; select 1; --", 3, 4.5, true, null, tricky, new Order(7, "ann"),
+                List.of(1, 2), Map.of("k", "v"), Json.raw("{\"raw\": [1]}"));
+
+        JobView job = db.jobs().find(id).orElseThrow();
+        assertThat(job.worker()).isEqualTo("w'; select 1; --");
+        Object stored = db.dsl().fetchValue("select args::text from jobs where id = " + id);
+        assertThat(stored).isEqualTo(db.dsl().fetchValue("select ?::jsonb::text",
+                "[3, 4.5, true, null, \"'; drop table jobs; -- $(rm -rf /) `x` \\\"q\\\" \\\\ ü \\n\","
+                        + " {\"id\": 7, \"customer\": \"ann\"}, [1, 2], {\"k\": \"v\"}, {\"raw\": [1]}]"));
+    }
+
+    @Test
+    void aJobTakesItsWorkersDeclaredDefaultsUnlessTheRequestSaysOtherwise() {
+        db.jobs().registerWorkers(List.of(new WorkerDefaults("mailer", "mail", 7, 3, null)));
+
+        JobView defaults = db.jobs().find(client.schedule("mailer", "a@b")).orElseThrow();
+        JobView overridden = db.jobs().find(client.enqueue(JobRequest.of("mailer", "a@b")
+                .withQueue("urgent").withPriority(9).withMaxAttempts(1))).orElseThrow();
+        JobView unknown = db.jobs().find(client.schedule("nobody-serves-this")).orElseThrow();
+
+        assertThat(defaults).extracting(JobView::queue, JobView::priority, JobView::maxAttempts).containsExactly("mail", 7, 3);
+        assertThat(overridden).extracting(JobView::queue, JobView::priority, JobView::maxAttempts).containsExactly("urgent", 9, 1);
+        assertThat(unknown).extracting(JobView::queue, JobView::priority, JobView::maxAttempts).containsExactly("default", 0, 16);
+    }
+
+    @Test
+    void aJobForLaterIsScheduledAtThatTime() {
+        Instant at = Instant.now().plus(Duration.ofHours(2));
+        JobView scheduled = db.jobs().find(client.scheduleAt(at, "w")).orElseThrow();
+        JobView delayed = db.jobs().find(client.scheduleIn(Duration.ofMinutes(5), "w")).orElseThrow();
+
+        assertThat(scheduled.state()).isEqualTo(JobState.SCHEDULED);
+        assertThat(Duration.between(at, scheduled.runAt()).abs()).isLessThan(Duration.ofMillis(1));
+        assertThat(delayed.state()).isEqualTo(JobState.SCHEDULED);
+        assertThat(delayed.runAt()).isBetween(Instant.now().plus(Duration.ofMinutes(4)), Instant.now().plus(Duration.ofMinutes(6)));
+    }
+
+    @Test
+    void manyJobsGoInAtOnceWithTheirIdsInOrder() {
+        List<JobRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 12_345; i++) {
+            requests.add(JobRequest.of("bulk", i));
+        }
+
+        List<Long> ids = client.enqueueAll(requests);
+
+        assertThat(ids).hasSize(12_345).isSorted().doesNotHaveDuplicates();
+        assertThat(db.jobs().find(ids.get(12_344)).orElseThrow().argsJson()).isEqualTo("[12344]");
+        assertThat(db.jobs().countByState()).containsEntry(JobState.AVAILABLE, 12_345L);
+    }
+
+    @Test
+    void invalidRawJsonIsRefusedWithAClearMessage() {
+        assertThatThrownBy(() -> client.schedule("w", Json.raw("{not json")))
+                .isInstanceOf(BacktickException.class)
+                .hasMessageContaining("not valid JSON");
+        assertThat(db.jobs().countByState()).isEmpty();
+    }
+
+    @Test
+    void aSchemaWithoutTheQueueSaysToMigrate() {
+        BacktickClient elsewhere = client.withSchema("no_such_queue_schema");
+        assertThatThrownBy(() -> elsewhere.schedule("w"))
+                .isInstanceOf(BacktickException.class)
+                .hasMessageContaining("backtick migrate");
+    }
+
+    private static void insertOrder(Connection tx, long id) throws Exception {
+        try (PreparedStatement insert = tx.prepareStatement(
+                "insert into \"" + db.settings().schema() + "\".orders (id) values (?)")) {
+            insert.setLong(1, id);
+            insert.executeUpdate();
+        }
+    }
+}
