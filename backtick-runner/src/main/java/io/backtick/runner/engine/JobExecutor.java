@@ -1,6 +1,7 @@
 package io.backtick.runner.engine;
 
 import io.backtick.api.JobContext;
+import io.backtick.runner.config.Durations;
 import io.backtick.runner.lifecycle.NamedThreadFactory;
 import io.backtick.runner.lifecycle.Service;
 import io.backtick.runner.plugin.WorkerDefinition;
@@ -119,9 +120,9 @@ public final class JobExecutor implements Service {
         } catch (Throwable e) {
             if (current.timedOut) {
                 Duration limit = worker.options().timeout().orElse(defaultTimeout);
-                TimeoutException timedOut = new TimeoutException("timed out after " + limit);
+                TimeoutException timedOut = new TimeoutException("timed out after " + Durations.format(limit));
                 timedOut.initCause(e);
-                log.warn("Job {} ({}) timed out after {}", job.id(), job.worker(), limit);
+                log.warn("Job {} ({}) timed out after {}", job.id(), job.worker(), Durations.format(limit));
                 return fail(job, "timeout", timedOut, false);
             }
             if (stopping && (e instanceof InterruptedException || thread.isInterrupted())) {
@@ -172,7 +173,8 @@ public final class JobExecutor implements Service {
             if (!p.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
                 stopping = true;
                 running.values().forEach(RunningJob::requestStop);
-                log.info("{} jobs still running after the {} grace period; interrupting them", running.size(), grace);
+                log.info("{} job(s) still running after the {} grace period; interrupting them", running.size(),
+                        Durations.format(grace));
                 p.shutdownNow();
                 if (!p.awaitTermination(5, TimeUnit.SECONDS)) {
                     for (RunningJob stuck : running.values()) {

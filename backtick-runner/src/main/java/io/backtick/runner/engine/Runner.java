@@ -1,5 +1,6 @@
 package io.backtick.runner.engine;
 
+import io.backtick.runner.config.Durations;
 import io.backtick.runner.config.RunnerSettings;
 import io.backtick.runner.lifecycle.Service;
 import io.backtick.runner.plugin.WorkerDefinition;
@@ -65,7 +66,7 @@ public final class Runner implements Service {
         stager.start();
         producer.start();
         log.info("Runner {} started: {} thread(s), polling every {}, serving {}", settings.runnerId(),
-                settings.threads(), settings.pollInterval(),
+                settings.threads(), Durations.format(settings.pollInterval()),
                 workers.all().stream().map(WorkerDefinition::name).collect(Collectors.joining(", ")));
     }
 
@@ -82,7 +83,7 @@ public final class Runner implements Service {
             stopped = true;
         }
         log.info("Runner {} stopping: {} job(s) running, waiting up to {} for them", settings.runnerId(),
-                executor.runningCount(), settings.shutdownGrace());
+                executor.runningCount(), Durations.format(settings.shutdownGrace()));
         producer.stop();
         stager.stop();
         executor.requestStop();

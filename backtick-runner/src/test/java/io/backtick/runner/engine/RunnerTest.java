@@ -175,7 +175,7 @@ class RunnerTest {
 
         JobView job = awaitState(id, JobState.DISCARDED);
 
-        assertThat(job.errorsJson()).contains("\"kind\": \"timeout\"").contains("timed out after PT0.2S");
+        assertThat(job.errorsJson()).contains("\"kind\": \"timeout\"").contains("timed out after 200ms");
     }
 
     @Test
