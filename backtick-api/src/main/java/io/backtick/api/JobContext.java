@@ -24,6 +24,9 @@ public interface JobContext {
     /** When the job was enqueued. */
     Instant createdAt();
 
+    /** For a job a schedule created: the tick it runs for. Empty for jobs enqueued by hand. */
+    java.util.Optional<Instant> scheduledFor();
+
     /** A logger named after the worker; its lines carry the job id and attempt. */
     Logger logger();
 

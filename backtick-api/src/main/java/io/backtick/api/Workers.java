@@ -1,5 +1,7 @@
 package io.backtick.api;
 
+import java.time.Duration;
+
 /**
  * Where a plugin declares its workers: the Java form of the seed's {@code define-worker}.
  * Worker names are unique across every plugin a runner loads.
@@ -21,4 +23,27 @@ public interface Workers {
 
     /** Declares a worker with its own options (queue, priority, maximum attempts, timeout). */
     <A> Workers define(String name, Class<A> argsType, WorkerOptions options, Worker<? super A> worker);
+
+    /**
+     * Declares a worker that runs every {@code interval}: the seed's
+     * {@code (define-recurring heartbeat-every-5-minutes (* 1000 60 5) [] ...)}. The first run
+     * comes one interval after any runner first sees the schedule.
+     */
+    default Workers recurring(String name, Duration interval, ScheduledWorker worker) {
+        return scheduled(name, Schedule.every(interval), WorkerOptions.defaults(), worker);
+    }
+
+    /**
+     * Declares a worker that runs at the times a six-field cron expression (seconds first) names:
+     * the seed's {@code (define-cron twice-in-the-afternoon "0 0 14,16 * * *" [] ...)}.
+     */
+    default Workers cron(String name, String expression, ScheduledWorker worker) {
+        return scheduled(name, Schedule.cron(expression), WorkerOptions.defaults(), worker);
+    }
+
+    /**
+     * Declares a scheduled worker with its own schedule options (zone, missed ticks) and worker
+     * options. Every tick becomes exactly one job, whatever the number of runners.
+     */
+    Workers scheduled(String name, Schedule schedule, WorkerOptions options, ScheduledWorker worker);
 }

@@ -13,6 +13,7 @@ import picocli.CommandLine.Option;
             RunCommand.class,
             EnqueueCommand.class,
             JobsCommand.class,
+            SchedulesCommand.class,
             MigrateCommand.class,
             VersionCommand.class,
             HelpCommand.class

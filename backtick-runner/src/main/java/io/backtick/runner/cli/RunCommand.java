@@ -62,6 +62,10 @@ final class RunCommand implements Callable<Integer> {
             description = "This runner's id, stored on the jobs it runs (default: host:pid:random).")
     String runnerId;
 
+    @Option(names = "--schedule-zone", paramLabel = "ZONE", defaultValue = "UTC",
+            description = "Time zone of cron schedules that name none, e.g. Europe/Berlin (default: ${DEFAULT-VALUE}).")
+    String scheduleZone;
+
     @Option(names = "--no-migrate", description = "Do not create or update the queue schema at start.")
     boolean noMigrate;
 
@@ -71,7 +75,7 @@ final class RunCommand implements Callable<Integer> {
             throw new ConfigException("--plugins is required: the folder that holds your plugin jars (or set BACKTICK_PLUGINS)");
         }
         RunnerSettings settings = new RunnerSettings(runnerId != null ? runnerId : defaultRunnerId(), threads,
-                pollInterval, retryBase, shutdownGrace, jobTimeout, RunnerSettings.DEFAULT_CLAIM_BATCH);
+                pollInterval, retryBase, shutdownGrace, jobTimeout, RunnerSettings.DEFAULT_CLAIM_BATCH, zone());
 
         // Plugins first: a broken jar should stop start-up before anything touches a database.
         WorkerRegistry workers = new WorkerRegistry();
@@ -126,6 +130,14 @@ final class RunCommand implements Callable<Integer> {
             if (embedded != null) {
                 embedded.close();
             }
+        }
+    }
+
+    private java.time.ZoneId zone() {
+        try {
+            return java.time.ZoneId.of(scheduleZone);
+        } catch (java.time.DateTimeException e) {
+            throw new ConfigException("--schedule-zone '" + scheduleZone + "' is not a time zone: use a name such as UTC or Europe/Berlin");
         }
     }
 

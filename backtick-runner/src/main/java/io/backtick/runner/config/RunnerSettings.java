@@ -13,6 +13,7 @@ import java.util.Objects;
  * @param shutdownGrace  how long running jobs may finish when the runner stops
  * @param defaultTimeout how long one attempt may run when its worker sets no timeout; null for no limit
  * @param claimBatch     the most jobs one claim takes
+ * @param scheduleZone   the zone cron schedules are read in when they name none
  */
 public record RunnerSettings(
         String runnerId,
@@ -21,7 +22,8 @@ public record RunnerSettings(
         Duration retryBase,
         Duration shutdownGrace,
         Duration defaultTimeout,
-        int claimBatch) {
+        int claimBatch,
+        java.time.ZoneId scheduleZone) {
 
     public static final int DEFAULT_THREADS = 16;
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
@@ -46,6 +48,7 @@ public record RunnerSettings(
         if (defaultTimeout != null) {
             requirePositive("--job-timeout", defaultTimeout);
         }
+        Objects.requireNonNull(scheduleZone, "scheduleZone");
         if (claimBatch < 1) {
             throw new ConfigException("claim batch must be at least 1, was " + claimBatch);
         }
@@ -54,27 +57,32 @@ public record RunnerSettings(
     /** The seed's defaults, for a runner with the given id. */
     public static RunnerSettings defaults(String runnerId) {
         return new RunnerSettings(runnerId, DEFAULT_THREADS, DEFAULT_POLL_INTERVAL, DEFAULT_RETRY_BASE,
-                DEFAULT_SHUTDOWN_GRACE, null, DEFAULT_CLAIM_BATCH);
+                DEFAULT_SHUTDOWN_GRACE, null, DEFAULT_CLAIM_BATCH,
+                java.time.ZoneOffset.UTC);
     }
 
     public RunnerSettings withThreads(int threads) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
     }
 
     public RunnerSettings withPollInterval(Duration pollInterval) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
     }
 
     public RunnerSettings withRetryBase(Duration retryBase) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
     }
 
     public RunnerSettings withShutdownGrace(Duration shutdownGrace) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
     }
 
     public RunnerSettings withDefaultTimeout(Duration defaultTimeout) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
+    }
+
+    public RunnerSettings withScheduleZone(java.time.ZoneId scheduleZone) {
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
     }
 
     private static void requirePositive(String option, Duration value) {

@@ -251,6 +251,11 @@ public final class JobExecutor implements Service {
                 }
 
                 @Override
+                public java.util.Optional<Instant> scheduledFor() {
+                    return java.util.Optional.ofNullable(job.scheduleTick());
+                }
+
+                @Override
                 public Logger logger() {
                     return logger;
                 }

@@ -7,8 +7,14 @@ import io.backtick.runner.plugin.WorkerDefinition;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.JobQueue;
 import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.queue.RunnerRegistry;
+import io.backtick.runner.queue.ScheduleQueue;
+import io.backtick.runner.schedule.ScheduleSpec;
+import io.backtick.runner.schedule.Scheduler;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,6 +36,9 @@ public final class Runner implements Service {
     private final JobExecutor executor;
     private final Producer producer;
     private final Stager stager;
+    private final Heartbeat heartbeat;
+    private final Scheduler scheduler;
+    private final List<ScheduleSpec> schedules;
     private boolean started;
     private boolean stopped;
 
@@ -52,6 +61,31 @@ public final class Runner implements Service {
         this.producer = new Producer(queue, executor, health, settings.runnerId(), workers.names(),
                 settings.threads(), settings.claimBatch(), settings.pollInterval(), wakeup);
         this.stager = new Stager(queue, health, settings.pollInterval(), producer::wake);
+        this.heartbeat = new Heartbeat(database.runners(), new RunnerRegistry.RunnerInfo(settings.runnerId(), host(),
+                ProcessHandle.current().pid(), version(), List.of(workers.names())), health);
+        // Invalid schedules fail here, before anything starts, with the schedule's name.
+        this.schedules = workers.schedules().stream()
+                .map(s -> ScheduleSpec.of(s.name(), s.schedule(), settings.scheduleZone()))
+                .toList();
+        this.scheduler = new Scheduler(database.schedules(), workers, health,
+                min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wake);
+    }
+
+    private static Duration min(Duration a, Duration b) {
+        return a.compareTo(b) <= 0 ? a : b;
+    }
+
+    static String host() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "unknown-host";
+        }
+    }
+
+    static String version() {
+        String version = Runner.class.getPackage().getImplementationVersion();
+        return version == null ? "dev" : version;
     }
 
     @Override
@@ -61,10 +95,23 @@ public final class Runner implements Service {
         }
         started = true;
         database.jobs().registerWorkers(workers.all().stream().map(WorkerDefinition::defaults).toList());
+        heartbeat.register();
+        if (!schedules.isEmpty()) {
+            Instant now = database.schedules().now();
+            database.schedules().declare(schedules.stream()
+                    .map(s -> new ScheduleQueue.Declared(s.name(), s.kindName(), s.spec(), s.zone().getId(),
+                            s.missedName(), s.firstTick(now).orElse(now.plus(Duration.ofDays(36_500)))))
+                    .toList());
+        }
         completer.start();
         executor.start();
         stager.start();
         producer.start();
+        heartbeat.start();
+        if (!schedules.isEmpty()) {
+            scheduler.start();
+            log.info("Schedules: {}", schedules.stream().map(Scheduler::describe).collect(Collectors.joining(", ")));
+        }
         log.info("Runner {} started: {} thread(s), polling every {}, serving {}", settings.runnerId(),
                 settings.threads(), Durations.format(settings.pollInterval()),
                 workers.all().stream().map(WorkerDefinition::name).collect(Collectors.joining(", ")));
@@ -84,11 +131,13 @@ public final class Runner implements Service {
         }
         log.info("Runner {} stopping: {} job(s) running, waiting up to {} for them", settings.runnerId(),
                 executor.runningCount(), Durations.format(settings.shutdownGrace()));
+        scheduler.stop();
         producer.stop();
         stager.stop();
         executor.requestStop();
         executor.stop(settings.shutdownGrace());
         completer.stop();
+        heartbeat.stop();
         log.info("Runner {} stopped", settings.runnerId());
     }
 

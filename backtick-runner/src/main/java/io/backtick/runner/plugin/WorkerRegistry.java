@@ -1,8 +1,12 @@
 package io.backtick.runner.plugin;
 
+import io.backtick.api.Schedule;
+import io.backtick.api.ScheduledWorker;
 import io.backtick.api.Worker;
 import io.backtick.api.WorkerOptions;
 import io.backtick.api.Workers;
+import io.backtick.runner.schedule.CronExpression;
+import io.backtick.runner.schedule.InvalidScheduleException;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -18,6 +22,7 @@ public final class WorkerRegistry {
 
     private final Map<String, WorkerDefinition> byName = new ConcurrentHashMap<>();
     private final List<WorkerDefinition> inOrder = new CopyOnWriteArrayList<>();
+    private final List<ScheduleDefinition> schedules = new CopyOnWriteArrayList<>();
 
     /** The {@link Workers} a plugin sees; every worker it declares is recorded as coming from {@code source}. */
     public Workers declaringFor(String source) {
@@ -27,7 +32,33 @@ public final class WorkerRegistry {
                 add(name, argsType, options, worker, source);
                 return this;
             }
+
+            @Override
+            public Workers scheduled(String name, Schedule schedule, WorkerOptions options, ScheduledWorker worker) {
+                Objects.requireNonNull(schedule, () -> source + ": schedule of worker '" + name + "' is null");
+                Objects.requireNonNull(worker, () -> source + ": worker '" + name + "' was declared without code to run");
+                if (schedule.kind() == Schedule.Kind.CRON) {
+                    try {
+                        CronExpression.parse(schedule.expression().orElseThrow());
+                    } catch (InvalidScheduleException e) {
+                        throw new PluginException(source + ": schedule '" + name + "': cron expression '"
+                                + schedule.expression().orElseThrow() + "' " + e.getMessage());
+                    }
+                }
+                add(name, Void.class, options, (Worker<Void>) (args, job) -> worker.perform(job), source);
+                schedules.add(new ScheduleDefinition(name, schedule, source));
+                return this;
+            }
         };
+    }
+
+    /** A schedule a plugin declared, for a worker of the same name. */
+    public record ScheduleDefinition(String name, Schedule schedule, String source) {
+    }
+
+    /** Every schedule, in the order they were declared. */
+    public List<ScheduleDefinition> schedules() {
+        return List.copyOf(schedules);
     }
 
     @SuppressWarnings("unchecked")

@@ -2,7 +2,10 @@ package io.backtick.runner.queue;
 
 import java.time.Instant;
 
-/** A job this runner has claimed: it is {@code running} and its attempt has been counted. */
+/**
+ * A job this runner has claimed: it is {@code running} and its attempt has been counted.
+ * {@code scheduleTick} is the tick of a job a schedule created, else null.
+ */
 public record ClaimedJob(
         long id,
         String worker,
@@ -10,5 +13,6 @@ public record ClaimedJob(
         String argsJson,
         int attempt,
         int maxAttempts,
-        Instant createdAt) {
+        Instant createdAt,
+        Instant scheduleTick) {
 }

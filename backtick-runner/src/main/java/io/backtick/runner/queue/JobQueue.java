@@ -68,9 +68,10 @@ public final class JobQueue {
                 .set(JOBS.RUNNER_ID, runnerId)
                 .from(claimable)
                 .where(JOBS.ID.eq(claimedId))
-                .returning(JOBS.ID, JOBS.WORKER, JOBS.QUEUE, JOBS.ARGS, JOBS.ATTEMPT, JOBS.MAX_ATTEMPTS, JOBS.CREATED_AT)
+                .returning(JOBS.ID, JOBS.WORKER, JOBS.QUEUE, JOBS.ARGS, JOBS.ATTEMPT, JOBS.MAX_ATTEMPTS, JOBS.CREATED_AT,
+                        JOBS.SCHEDULE_TICK)
                 .fetch(r -> new ClaimedJob(r.getId(), r.getWorker(), r.getQueue(), r.getArgs().data(),
-                        r.getAttempt(), r.getMaxAttempts(), r.getCreatedAt().toInstant()));
+                        r.getAttempt(), r.getMaxAttempts(), r.getCreatedAt().toInstant(), instant(r.getScheduleTick())));
     }
 
     /**

@@ -105,6 +105,14 @@ public final class QueueDatabase implements AutoCloseable {
         return new JobQueue(dsl);
     }
 
+    public ScheduleQueue schedules() {
+        return new ScheduleQueue(dsl);
+    }
+
+    public RunnerRegistry runners() {
+        return new RunnerRegistry(dsl);
+    }
+
     public DSLContext dsl() {
         return dsl;
     }

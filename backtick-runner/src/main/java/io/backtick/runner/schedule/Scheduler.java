@@ -1,0 +1,170 @@
+package io.backtick.runner.schedule;
+
+import io.backtick.api.Schedule;
+import io.backtick.api.WorkerOptions;
+import io.backtick.runner.engine.DatabaseHealth;
+import io.backtick.runner.lifecycle.Loop;
+import io.backtick.runner.plugin.WorkerDefinition;
+import io.backtick.runner.plugin.WorkerRegistry;
+import io.backtick.runner.queue.ScheduleQueue;
+import io.backtick.runner.queue.ScheduleRow;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Turns the due ticks of this runner's schedules into jobs, every {@code checkEvery}. Every runner
+ * that declares a schedule runs this for it; the database decides which of them creates each
+ * tick's job (see {@link ScheduleQueue#fire}), so a tick becomes exactly one job. Time is the
+ * database's clock, so machines with skewed clocks agree on it.
+ *
+ * <p>A tick at most {@link ScheduleSpec#MISSED_AFTER} late is caught up, one job per tick. Older
+ * ticks were missed (no runner served the schedule): they become one job for the whole window, or
+ * none, as the schedule's {@link Schedule.Missed} policy says.
+ */
+public final class Scheduler extends Loop {
+
+    private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
+    /** Bounds one round's catching up, so a backlog of ticks cannot hold the loop for long. */
+    private static final int MAX_TICKS_PER_ROUND = 1_000;
+
+    private final ScheduleQueue queue;
+    private final WorkerRegistry workers;
+    private final String[] names;
+    private final DatabaseHealth health;
+    private final Duration checkEvery;
+    private final Runnable onFired;
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private final Map<String, ScheduleSpec> parsed = new ConcurrentHashMap<>();
+    private final Set<String> reportedBroken = ConcurrentHashMap.newKeySet();
+
+    /** What one round did. */
+    public record Round(int fired, int skipped, int raced) {
+    }
+
+    public Scheduler(ScheduleQueue queue, WorkerRegistry workers, DatabaseHealth health, Duration checkEvery,
+                     Runnable onFired) {
+        super("backtick-scheduler", Duration.ofSeconds(10));
+        this.queue = queue;
+        this.workers = workers;
+        this.names = workers.schedules().stream().map(WorkerRegistry.ScheduleDefinition::name).toArray(String[]::new);
+        this.health = health;
+        this.checkEvery = checkEvery;
+        this.onFired = onFired;
+    }
+
+    /** One round at the database's current time. */
+    public Round runOnce() {
+        return runOnce(queue.now());
+    }
+
+    /** One round as if it were {@code now}: creates the jobs of every tick due by then. */
+    public Round runOnce(Instant now) {
+        int fired = 0;
+        int skipped = 0;
+        int raced = 0;
+        for (int round = 0; round < MAX_TICKS_PER_ROUND; round++) {
+            List<ScheduleRow> due = queue.due(names, now);
+            if (due.isEmpty()) {
+                break;
+            }
+            boolean progressed = false;
+            for (ScheduleRow row : due) {
+                Optional<ScheduleSpec> spec = spec(row);
+                if (spec.isEmpty()) {
+                    continue;
+                }
+                Instant tick = row.nextRunAt();
+                boolean missed = Duration.between(tick, now).compareTo(ScheduleSpec.MISSED_AFTER) > 0;
+                Optional<Instant> next = missed ? spec.get().nextAfterNow(tick, now) : spec.get().nextAfter(tick);
+                if (next.isEmpty()) {
+                    report(row, "has no time after " + tick + "; it will not run again");
+                    continue;
+                }
+                if (missed && spec.get().missed() == Schedule.Missed.SKIP) {
+                    if (queue.skip(row.name(), tick, next.get())) {
+                        skipped++;
+                        progressed = true;
+                        log.info("Schedule {} skipped the ticks it missed since {}; next at {}", row.name(), tick, next.get());
+                    } else {
+                        raced++;
+                    }
+                    continue;
+                }
+                WorkerOptions options = workers.find(row.name()).map(WorkerDefinition::options)
+                        .orElse(WorkerOptions.defaults());
+                Optional<Long> job = queue.fire(row.name(), tick, next.get(), options.queue(), options.priority(),
+                        options.maxAttempts());
+                if (job.isPresent()) {
+                    fired++;
+                    progressed = true;
+                    if (missed) {
+                        log.info("Schedule {} missed its ticks since {}: running once for them (job {}); next at {}",
+                                row.name(), tick, job.get(), next.get());
+                    } else {
+                        log.debug("Schedule {} tick {}: job {}", row.name(), tick, job.get());
+                    }
+                } else {
+                    raced++;
+                }
+            }
+            if (!progressed) {
+                break;
+            }
+        }
+        if (fired > 0) {
+            onFired.run();
+        }
+        return new Round(fired, skipped, raced);
+    }
+
+    private Optional<ScheduleSpec> spec(ScheduleRow row) {
+        String key = row.name() + '\u0000' + row.kind() + '\u0000' + row.spec() + '\u0000' + row.zone() + '\u0000' + row.missed();
+        ScheduleSpec spec = parsed.get(key);
+        if (spec == null) {
+            try {
+                spec = ScheduleSpec.stored(row.name(), row.kind(), row.spec(), row.zone(), row.missed());
+            } catch (RuntimeException e) {
+                report(row, "cannot be read: " + e.getMessage());
+                return Optional.empty();
+            }
+            parsed.put(key, spec);
+        }
+        return Optional.of(spec);
+    }
+
+    private void report(ScheduleRow row, String problem) {
+        if (reportedBroken.add(row.name() + problem)) {
+            log.warn("Schedule {} {}", row.name(), problem);
+        }
+    }
+
+    @Override
+    protected void step() throws InterruptedException {
+        try {
+            runOnce();
+            health.ok();
+        } catch (RuntimeException e) {
+            health.lost("scheduler", e);
+        }
+        stop.await(checkEvery.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    protected void wake() {
+        stop.countDown();
+    }
+
+    /** For the start-up log line. */
+    public static String describe(ScheduleSpec spec) {
+        return spec.name() + " (" + spec.describe() + (spec.kind() == Schedule.Kind.CRON ? " " + spec.zone() : "") + ")";
+    }
+}
