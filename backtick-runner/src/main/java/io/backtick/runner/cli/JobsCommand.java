@@ -2,6 +2,7 @@ package io.backtick.runner.cli;
 
 import io.backtick.api.JobState;
 import io.backtick.runner.config.ConfigException;
+import io.backtick.runner.engine.Heartbeat;
 import io.backtick.runner.queue.JobView;
 import io.backtick.runner.queue.QueueDatabase;
 import java.io.PrintStream;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Parameters;
 /** {@code backtick jobs}: lists jobs, newest first; {@code backtick jobs show ID} shows one with its errors. */
 @Command(name = "jobs", mixinStandardHelpOptions = true,
         description = "List jobs, newest first, with a count per state.",
-        subcommands = JobsCommand.Show.class)
+        subcommands = {JobsCommand.Show.class, JobsCommand.Cancel.class})
 final class JobsCommand implements Callable<Integer> {
 
     @Mixin
@@ -43,6 +44,12 @@ final class JobsCommand implements Callable<Integer> {
             StringBuilder summary = new StringBuilder();
             counts.forEach((s, n) -> summary.append(summary.length() == 0 ? "" : ", ").append(s.sqlName()).append(' ').append(n));
             out.println(summary.length() == 0 ? "no jobs" : summary);
+            Map<String, Long> absent = queue.maintenance().waitingForAbsentWorkers(Heartbeat.EXPIRY);
+            if (!absent.isEmpty()) {
+                StringBuilder line = new StringBuilder("waiting for a worker no live runner serves: ");
+                absent.forEach((w, n) -> line.append(w).append(" (").append(n).append(") "));
+                out.println(line.toString().strip());
+            }
             List<JobView> jobs = queue.jobs().list(state, worker, limit);
             if (!jobs.isEmpty()) {
                 out.printf("%-10s %-10s %-24s %-8s %-24s %s%n", "ID", "STATE", "WORKER", "ATTEMPT", "RUN AT", "ARGS");
@@ -58,6 +65,34 @@ final class JobsCommand implements Callable<Integer> {
 
     static String abbreviate(String s, int max) {
         return s.length() <= max ? s : s.substring(0, max - 3) + "...";
+    }
+
+    /** {@code backtick jobs cancel ID}. */
+    @Command(name = "cancel", mixinStandardHelpOptions = true,
+            description = {"Cancel a job. A waiting job is cancelled at once; a running one is told to stop",
+                "(its context reports it) and is recorded as cancelled when it returns."})
+    static final class Cancel implements Callable<Integer> {
+
+        @Mixin
+        DatabaseOptions database;
+
+        @Parameters(paramLabel = "ID", description = "The job's id.")
+        long id;
+
+        @Override
+        public Integer call() {
+            try (QueueDatabase queue = QueueCommands.open(database)) {
+                switch (queue.maintenance().cancel(id)) {
+                    case CANCELLED -> System.out.println("cancelled job " + id);
+                    case REQUESTED -> System.out.println("job " + id
+                            + " is running: its runner was asked to stop it; it is recorded as cancelled when it returns");
+                    case ALREADY_FINISHED -> throw new ConfigException("job " + id + " has already finished ("
+                            + queue.jobs().find(id).map(j -> j.state().sqlName()).orElse("gone") + ")");
+                    case NOT_FOUND -> throw new ConfigException("there is no job " + id);
+                }
+            }
+            return 0;
+        }
     }
 
     /** {@code backtick jobs show ID}. */

@@ -62,6 +62,14 @@ final class RunCommand implements Callable<Integer> {
             description = "This runner's id, stored on the jobs it runs (default: host:pid:random).")
     String runnerId;
 
+    @Option(names = "--retain-completed", paramLabel = "DURATION", defaultValue = "7d", converter = DurationConverter.class,
+            description = "How long completed jobs are kept before they are pruned (default: ${DEFAULT-VALUE}).")
+    Duration retainCompleted;
+
+    @Option(names = "--retain-discarded", paramLabel = "DURATION", defaultValue = "30d", converter = DurationConverter.class,
+            description = "How long discarded and cancelled jobs are kept (default: ${DEFAULT-VALUE}).")
+    Duration retainDiscarded;
+
     @Option(names = "--schedule-zone", paramLabel = "ZONE", defaultValue = "UTC",
             description = "Time zone of cron schedules that name none, e.g. Europe/Berlin (default: ${DEFAULT-VALUE}).")
     String scheduleZone;
@@ -75,7 +83,8 @@ final class RunCommand implements Callable<Integer> {
             throw new ConfigException("--plugins is required: the folder that holds your plugin jars (or set BACKTICK_PLUGINS)");
         }
         RunnerSettings settings = new RunnerSettings(runnerId != null ? runnerId : defaultRunnerId(), threads,
-                pollInterval, retryBase, shutdownGrace, jobTimeout, RunnerSettings.DEFAULT_CLAIM_BATCH, zone());
+                pollInterval, retryBase, shutdownGrace, jobTimeout, RunnerSettings.DEFAULT_CLAIM_BATCH, zone(),
+                retainCompleted, retainDiscarded);
 
         // Plugins first: a broken jar should stop start-up before anything touches a database.
         WorkerRegistry workers = new WorkerRegistry();

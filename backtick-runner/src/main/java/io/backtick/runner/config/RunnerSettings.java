@@ -14,6 +14,8 @@ import java.util.Objects;
  * @param defaultTimeout how long one attempt may run when its worker sets no timeout; null for no limit
  * @param claimBatch     the most jobs one claim takes
  * @param scheduleZone   the zone cron schedules are read in when they name none
+ * @param retainCompleted how long completed jobs are kept (the seed's 7 days)
+ * @param retainDiscarded how long discarded and cancelled jobs are kept
  */
 public record RunnerSettings(
         String runnerId,
@@ -23,13 +25,17 @@ public record RunnerSettings(
         Duration shutdownGrace,
         Duration defaultTimeout,
         int claimBatch,
-        java.time.ZoneId scheduleZone) {
+        java.time.ZoneId scheduleZone,
+        Duration retainCompleted,
+        Duration retainDiscarded) {
 
     public static final int DEFAULT_THREADS = 16;
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_RETRY_BASE = Duration.ofSeconds(10);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
     public static final int DEFAULT_CLAIM_BATCH = 1_000;
+    public static final Duration DEFAULT_RETAIN_COMPLETED = Duration.ofDays(7);
+    public static final Duration DEFAULT_RETAIN_DISCARDED = Duration.ofDays(30);
 
     public RunnerSettings {
         Objects.requireNonNull(runnerId, "runnerId");
@@ -49,6 +55,8 @@ public record RunnerSettings(
             requirePositive("--job-timeout", defaultTimeout);
         }
         Objects.requireNonNull(scheduleZone, "scheduleZone");
+        requirePositive("--retain-completed", retainCompleted);
+        requirePositive("--retain-discarded", retainDiscarded);
         if (claimBatch < 1) {
             throw new ConfigException("claim batch must be at least 1, was " + claimBatch);
         }
@@ -58,31 +66,37 @@ public record RunnerSettings(
     public static RunnerSettings defaults(String runnerId) {
         return new RunnerSettings(runnerId, DEFAULT_THREADS, DEFAULT_POLL_INTERVAL, DEFAULT_RETRY_BASE,
                 DEFAULT_SHUTDOWN_GRACE, null, DEFAULT_CLAIM_BATCH,
-                java.time.ZoneOffset.UTC);
+                java.time.ZoneOffset.UTC, DEFAULT_RETAIN_COMPLETED, DEFAULT_RETAIN_DISCARDED);
     }
 
     public RunnerSettings withThreads(int threads) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone,
+                retainCompleted, retainDiscarded);
     }
 
     public RunnerSettings withPollInterval(Duration pollInterval) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone,
+                retainCompleted, retainDiscarded);
     }
 
     public RunnerSettings withRetryBase(Duration retryBase) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone,
+                retainCompleted, retainDiscarded);
     }
 
     public RunnerSettings withShutdownGrace(Duration shutdownGrace) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone,
+                retainCompleted, retainDiscarded);
     }
 
     public RunnerSettings withDefaultTimeout(Duration defaultTimeout) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone,
+                retainCompleted, retainDiscarded);
     }
 
     public RunnerSettings withScheduleZone(java.time.ZoneId scheduleZone) {
-        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone);
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone,
+                retainCompleted, retainDiscarded);
     }
 
     private static void requirePositive(String option, Duration value) {

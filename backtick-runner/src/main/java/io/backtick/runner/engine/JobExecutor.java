@@ -116,8 +116,15 @@ public final class JobExecutor implements Service {
                 return Outcome.release(job.id(), job.attempt());
             }
             worker.worker().perform(args, current.context(worker));
+            if (current.cancelled) {
+                return Outcome.cancel(job.id(), job.attempt());
+            }
             return Outcome.completed(job.id(), job.attempt());
         } catch (Throwable e) {
+            if (current.cancelled) {
+                log.info("Job {} ({}) was cancelled while it ran", job.id(), job.worker());
+                return Outcome.cancel(job.id(), job.attempt());
+            }
             if (current.timedOut) {
                 Duration limit = worker.options().timeout().orElse(defaultTimeout);
                 TimeoutException timedOut = new TimeoutException("timed out after " + Durations.format(limit));
@@ -196,12 +203,29 @@ public final class JobExecutor implements Service {
         running.values().forEach(RunningJob::requestStop);
     }
 
+    /**
+     * Tells the named running jobs they were cancelled: their context reports it, and each is
+     * recorded as cancelled when it returns. Returns how many of them run here.
+     */
+    public int cancel(java.util.Collection<Long> jobIds) {
+        int found = 0;
+        for (Long id : jobIds) {
+            RunningJob job = running.get(id);
+            if (job != null && !job.cancelled) {
+                job.cancelled = true;
+                found++;
+            }
+        }
+        return found;
+    }
+
     /** One attempt in progress: its thread, and the flags the runner sets on it. */
     private final class RunningJob {
         final ClaimedJob job;
         final Thread thread;
         volatile boolean timedOut;
         volatile boolean stopRequested;
+        volatile boolean cancelled;
 
         RunningJob(ClaimedJob job, Thread thread) {
             this.job = job;
@@ -262,7 +286,7 @@ public final class JobExecutor implements Service {
 
                 @Override
                 public boolean stopRequested() {
-                    return stopRequested || stopping || timedOut;
+                    return stopRequested || stopping || timedOut || cancelled;
                 }
 
                 @Override

@@ -3,6 +3,7 @@ package io.backtick.runner.engine;
 import io.backtick.runner.config.Durations;
 import io.backtick.runner.config.RunnerSettings;
 import io.backtick.runner.lifecycle.Service;
+import io.backtick.runner.maintenance.Maintenance;
 import io.backtick.runner.plugin.WorkerDefinition;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.JobQueue;
@@ -38,6 +39,7 @@ public final class Runner implements Service {
     private final Stager stager;
     private final Heartbeat heartbeat;
     private final Scheduler scheduler;
+    private final Maintenance maintenance;
     private final List<ScheduleSpec> schedules;
     private boolean started;
     private boolean stopped;
@@ -67,6 +69,8 @@ public final class Runner implements Service {
         this.schedules = workers.schedules().stream()
                 .map(s -> ScheduleSpec.of(s.name(), s.schedule(), settings.scheduleZone()))
                 .toList();
+        this.maintenance = new Maintenance(database.maintenance(), executor, health, settings.runnerId(),
+                settings.retainCompleted(), settings.retainDiscarded());
         this.scheduler = new Scheduler(database.schedules(), workers, health,
                 min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wake);
     }
@@ -108,6 +112,7 @@ public final class Runner implements Service {
         stager.start();
         producer.start();
         heartbeat.start();
+        maintenance.start();
         if (!schedules.isEmpty()) {
             scheduler.start();
             log.info("Schedules: {}", schedules.stream().map(Scheduler::describe).collect(Collectors.joining(", ")));
@@ -132,6 +137,7 @@ public final class Runner implements Service {
         log.info("Runner {} stopping: {} job(s) running, waiting up to {} for them", settings.runnerId(),
                 executor.runningCount(), Durations.format(settings.shutdownGrace()));
         scheduler.stop();
+        maintenance.stop();
         producer.stop();
         stager.stop();
         executor.requestStop();

@@ -98,6 +98,7 @@ public final class JobQueue {
                 case RETRY -> "retryable";
                 case DISCARD -> "discarded";
                 case RELEASE -> "available";
+                case CANCEL -> "cancelled";
             };
             delays[i] = o.retryIn() == null ? null : o.retryIn().toMillis();
             errors[i] = o.error() == null ? null : toJson(o.error());
@@ -113,7 +114,7 @@ public final class JobQueue {
                                  when 'retryable' then now() + d.delay_ms * interval '1 millisecond'
                                  when 'available' then now()
                                  else j.run_at end,
-                    finalized_at = case when d.state in ('completed', 'discarded') then now() end,
+                    finalized_at = case when d.state in ('completed', 'discarded', 'cancelled') then now() end,
                     errors = case when d.error is null then j.errors else j.errors || jsonb_build_array(d.error::jsonb) end
                 from unnest(?::bigint[], ?::int4[], ?::text[], ?::int8[], ?::text[]) as d(id, attempt, state, delay_ms, error)
                 where j.id = d.id and j.attempt = d.attempt and j.state = 'running'

@@ -16,7 +16,9 @@ public record Outcome(long jobId, int attempt, Kind kind, Duration retryIn, Atte
         /** The attempt failed for good (last attempt, or arguments that cannot bind): discarded. */
         DISCARD,
         /** The runner stopped before the job finished: the job is available again, the attempt not counted. */
-        RELEASE
+        RELEASE,
+        /** Someone cancelled the job while it ran, and it has returned: the job is cancelled. */
+        CANCEL
     }
 
     public static Outcome completed(long jobId, int attempt) {
@@ -29,6 +31,10 @@ public record Outcome(long jobId, int attempt, Kind kind, Duration retryIn, Atte
 
     public static Outcome discard(long jobId, int attempt, AttemptError error) {
         return new Outcome(jobId, attempt, Kind.DISCARD, null, error);
+    }
+
+    public static Outcome cancel(long jobId, int attempt) {
+        return new Outcome(jobId, attempt, Kind.CANCEL, null, null);
     }
 
     public static Outcome release(long jobId, int attempt) {

@@ -109,6 +109,10 @@ public final class QueueDatabase implements AutoCloseable {
         return new ScheduleQueue(dsl);
     }
 
+    public MaintenanceQueue maintenance() {
+        return new MaintenanceQueue(dsl);
+    }
+
     public RunnerRegistry runners() {
         return new RunnerRegistry(dsl);
     }

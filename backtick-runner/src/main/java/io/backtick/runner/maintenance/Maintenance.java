@@ -1,0 +1,135 @@
+package io.backtick.runner.maintenance;
+
+import io.backtick.runner.engine.DatabaseHealth;
+import io.backtick.runner.engine.Heartbeat;
+import io.backtick.runner.engine.JobExecutor;
+import io.backtick.runner.lifecycle.Loop;
+import io.backtick.runner.queue.MaintenanceQueue;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The runner's housekeeping, checked every second:
+ * <ul>
+ *   <li>cancellation: running jobs of this runner that someone cancelled are told to stop (every runner, for its own jobs);</li>
+ *   <li>rescue, every 10 s: jobs held by runners whose heartbeat expired go back to the queue
+ *       (the seed's "revive", driven by leases instead of a fixed timeout);</li>
+ *   <li>prune, every minute: completed jobs older than the retention, discarded and cancelled ones
+ *       older than theirs, deleted in bounded batches;</li>
+ *   <li>absent workers, every minute: logs jobs waiting for a worker no live runner serves.</li>
+ * </ul>
+ * Rescue, prune and the report run once per interval across all runners: the runner that takes the
+ * task's turn in the database runs it.
+ */
+public final class Maintenance extends Loop {
+
+    private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
+    static final Duration RESCUE_EVERY = Duration.ofSeconds(10);
+    static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
+    static final Duration REPORT_EVERY = Duration.ofMinutes(1);
+    private static final int BATCH = 1_000;
+    private static final int MAX_PRUNE_BATCHES = 50;
+
+    private final MaintenanceQueue queue;
+    private final JobExecutor executor;
+    private final DatabaseHealth health;
+    private final String runnerId;
+    private final Duration retainCompleted;
+    private final Duration retainDiscarded;
+    private final CountDownLatch stop = new CountDownLatch(1);
+
+    /** What one round did. */
+    public record Round(int cancelRequests, int rescued, int pruned) {
+    }
+
+    public Maintenance(MaintenanceQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId,
+                       Duration retainCompleted, Duration retainDiscarded) {
+        super("backtick-maintenance", Duration.ofSeconds(30));
+        this.queue = queue;
+        this.executor = executor;
+        this.health = health;
+        this.runnerId = runnerId;
+        this.retainCompleted = retainCompleted;
+        this.retainDiscarded = retainDiscarded;
+    }
+
+    public Round runOnce() {
+        List<Long> cancel = queue.cancelRequested(runnerId);
+        int told = cancel.isEmpty() ? 0 : executor.cancel(cancel);
+        int rescued = 0;
+        if (queue.takeTurn("rescue", RESCUE_EVERY, runnerId)) {
+            rescued = rescue();
+        }
+        int pruned = 0;
+        if (queue.takeTurn("prune", PRUNE_EVERY, runnerId)) {
+            pruned = prune();
+        }
+        if (queue.takeTurn("report-absent-workers", REPORT_EVERY, runnerId)) {
+            reportAbsentWorkers();
+        }
+        return new Round(told, rescued, pruned);
+    }
+
+    /** Rescues every job of a lost runner now (tests and the rescue turn call this). */
+    public int rescue() {
+        int total = 0;
+        int n;
+        do {
+            n = queue.rescueLost(Heartbeat.EXPIRY, BATCH);
+            total += n;
+        } while (n == BATCH);
+        if (total > 0) {
+            log.warn("Rescued {} job(s) from runners that stopped heartbeating; they run again", total);
+        }
+        queue.recordResult("rescue", "rescued " + total);
+        return total;
+    }
+
+    /** Prunes old finished jobs now, in bounded batches. */
+    public int prune() {
+        int total = 0;
+        for (int i = 0; i < MAX_PRUNE_BATCHES; i++) {
+            int n = queue.prune(List.of("completed"), retainCompleted, BATCH);
+            n += queue.prune(List.of("discarded", "cancelled"), retainDiscarded, BATCH);
+            total += n;
+            if (n < BATCH) {
+                break;
+            }
+        }
+        if (total > 0) {
+            log.info("Pruned {} finished job(s)", total);
+        }
+        queue.recordResult("prune", "pruned " + total);
+        return total;
+    }
+
+    private void reportAbsentWorkers() {
+        Map<String, Long> waiting = queue.waitingForAbsentWorkers(Heartbeat.EXPIRY);
+        if (!waiting.isEmpty()) {
+            log.warn("Jobs wait for workers no live runner serves: {}", waiting.entrySet().stream()
+                    .map(e -> e.getKey() + " (" + e.getValue() + ")").collect(Collectors.joining(", ")));
+        }
+    }
+
+    @Override
+    protected void step() throws InterruptedException {
+        try {
+            runOnce();
+            health.ok();
+        } catch (RuntimeException e) {
+            health.lost("maintenance", e);
+        }
+        stop.await(1, TimeUnit.SECONDS);
+    }
+
+    @Override
+    protected void wake() {
+        stop.countDown();
+    }
+}

@@ -1,0 +1,136 @@
+package io.backtick.runner.queue;
+
+import static io.backtick.jooq.Tables.JOBS;
+import static io.backtick.jooq.Tables.MAINTENANCE;
+import static io.backtick.jooq.Tables.RUNNERS;
+import static org.jooq.impl.DSL.inline;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jooq.DSLContext;
+import org.jooq.impl.DSL;
+
+/** The statements of the housekeeping tasks: claiming a task's turn, rescuing, pruning, cancelling. */
+public final class MaintenanceQueue {
+
+    private final DSLContext dsl;
+
+    MaintenanceQueue(DSLContext dsl) {
+        this.dsl = dsl;
+    }
+
+    /**
+     * Takes {@code task}'s turn if it is due, moving its next run {@code every} into the future.
+     * The update locks the task's row; a runner racing for the same turn waits, re-reads the row,
+     * finds it no longer due and gets false. So a task runs once per interval across all runners.
+     */
+    public boolean takeTurn(String task, Duration every, String runnerId) {
+        dsl.insertInto(MAINTENANCE, MAINTENANCE.TASK).values(task).onConflictDoNothing().execute();
+        return dsl.update(MAINTENANCE)
+                .set(MAINTENANCE.NEXT_RUN_AT, DSL.field("now() + {0} * interval '1 millisecond'",
+                        MAINTENANCE.NEXT_RUN_AT.getType(), inline(every.toMillis())))
+                .set(MAINTENANCE.LAST_RUN_AT, DSL.currentOffsetDateTime())
+                .set(MAINTENANCE.LAST_RUNNER, runnerId)
+                .where(MAINTENANCE.TASK.eq(task))
+                .and(MAINTENANCE.NEXT_RUN_AT.le(DSL.currentOffsetDateTime()))
+                .execute() == 1;
+    }
+
+    public void recordResult(String task, String result) {
+        dsl.update(MAINTENANCE).set(MAINTENANCE.LAST_RESULT, result).where(MAINTENANCE.TASK.eq(task)).execute();
+    }
+
+    /**
+     * Puts back running jobs whose runner has not heartbeat within {@code expiry} (it died, or lost
+     * its database): as a failed attempt with a "lost" error, available again at once, or discarded
+     * when it was the last attempt. A job on a runner that heartbeats is never touched, however
+     * long it runs. Locks at most {@code limit} jobs, skipping any locked elsewhere.
+     */
+    public int rescueLost(Duration expiry, int limit) {
+        return dsl.execute("""
+                with lost as (
+                    select j.id from jobs j
+                    where j.state = 'running'
+                      and j.attempted_at < now() - ? * interval '1 millisecond'
+                      and not exists (select 1 from runners r
+                                      where r.id = j.runner_id and r.heartbeat_at > now() - ? * interval '1 millisecond')
+                    limit ?
+                    for update of j skip locked
+                )
+                update jobs j set
+                    state = (case when j.attempt >= j.max_attempts then 'discarded' else 'available' end)::job_state,
+                    finalized_at = case when j.attempt >= j.max_attempts then now() end,
+                    run_at = now(),
+                    errors = j.errors || jsonb_build_array(jsonb_build_object(
+                        'attempt', j.attempt, 'at', now(), 'kind', 'lost', 'class', 'RunnerLost',
+                        'message', 'runner ' || coalesce(j.runner_id, '?') || ' stopped heartbeating while it ran this job',
+                        'stacktrace', null))
+                from lost
+                where j.id = lost.id and j.state = 'running'
+                """, expiry.toMillis(), expiry.toMillis(), limit);
+    }
+
+    /** Deletes up to {@code limit} jobs that reached {@code states} more than {@code age} ago. */
+    public int prune(List<String> states, Duration age, int limit) {
+        String inList = String.join(", ", states.stream().map(s -> "'" + s + "'").toList());
+        // A bounded delete by id: short locks and a bounded amount of WAL per statement.
+        return dsl.execute("delete from jobs where id in (select id from jobs where finalized_at < now() - ? * interval '1 millisecond'"
+                + " and state in (" + inList + ") limit ?)", age.toMillis(), limit);
+    }
+
+    /** Available jobs, by worker, whose worker no live runner serves. */
+    public Map<String, Long> waitingForAbsentWorkers(Duration expiry) {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        dsl.select(JOBS.WORKER, DSL.count())
+                .from(JOBS)
+                .where(JOBS.STATE.in(inline(io.backtick.jooq.enums.JobState.available)))
+                .andNotExists(DSL.selectOne().from(RUNNERS)
+                        .where(DSL.condition("jsonb_exists({0}, {1})", RUNNERS.WORKERS, JOBS.WORKER))
+                        .and(RUNNERS.HEARTBEAT_AT.gt(ScheduleQueue.ago(expiry))))
+                .groupBy(JOBS.WORKER)
+                .orderBy(JOBS.WORKER)
+                .forEach(r -> counts.put(r.value1(), r.value2().longValue()));
+        return counts;
+    }
+
+    /** The ids of running jobs held by {@code runnerId} that someone asked to cancel. */
+    public List<Long> cancelRequested(String runnerId) {
+        return dsl.select(JOBS.ID).from(JOBS)
+                .where(JOBS.RUNNER_ID.eq(runnerId))
+                .and(JOBS.STATE.eq(inline(io.backtick.jooq.enums.JobState.running)))
+                .and(JOBS.CANCEL_REQUESTED_AT.isNotNull())
+                .fetch(JOBS.ID);
+    }
+
+    /** What {@link #cancel} did. */
+    public enum CancelResult { CANCELLED, REQUESTED, ALREADY_FINISHED, NOT_FOUND }
+
+    /**
+     * Cancels a job that is waiting; asks the runner of a running one to stop it (it is recorded as
+     * cancelled when it returns); leaves a finished one alone.
+     */
+    public CancelResult cancel(long id) {
+        int waiting = dsl.update(JOBS)
+                .set(JOBS.STATE, inline(io.backtick.jooq.enums.JobState.cancelled))
+                .set(JOBS.FINALIZED_AT, DSL.currentOffsetDateTime())
+                .where(JOBS.ID.eq(id))
+                .and(JOBS.STATE.in(inline(io.backtick.jooq.enums.JobState.scheduled),
+                        inline(io.backtick.jooq.enums.JobState.available),
+                        inline(io.backtick.jooq.enums.JobState.retryable)))
+                .execute();
+        if (waiting == 1) {
+            return CancelResult.CANCELLED;
+        }
+        int running = dsl.update(JOBS)
+                .set(JOBS.CANCEL_REQUESTED_AT, DSL.currentOffsetDateTime())
+                .where(JOBS.ID.eq(id))
+                .and(JOBS.STATE.eq(inline(io.backtick.jooq.enums.JobState.running)))
+                .execute();
+        if (running == 1) {
+            return CancelResult.REQUESTED;
+        }
+        return dsl.fetchExists(JOBS, JOBS.ID.eq(id)) ? CancelResult.ALREADY_FINISHED : CancelResult.NOT_FOUND;
+    }
+}
