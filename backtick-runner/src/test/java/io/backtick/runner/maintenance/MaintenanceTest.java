@@ -1,0 +1,170 @@
+package io.backtick.runner.maintenance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.backtick.api.BacktickClient;
+import io.backtick.api.JobRequest;
+import io.backtick.api.JobState;
+import io.backtick.runner.config.RunnerSettings;
+import io.backtick.runner.engine.Runner;
+import io.backtick.runner.plugin.WorkerRegistry;
+import io.backtick.runner.queue.JobView;
+import io.backtick.runner.queue.MaintenanceQueue;
+import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.queue.RunnerRegistry;
+import io.backtick.runner.testsupport.TestDatabase;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Rescue, pruning, turn-taking and cancellation against a real queue. */
+class MaintenanceTest {
+
+    static QueueDatabase db;
+    static MaintenanceQueue queue;
+    static BacktickClient client;
+
+    @BeforeAll
+    static void open() {
+        db = TestDatabase.newQueue(MaintenanceTest.class, 6);
+        queue = db.maintenance();
+        client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+    }
+
+    @AfterAll
+    static void close() {
+        db.close();
+        TestDatabase.dropSchema(db.settings().schema());
+    }
+
+    @BeforeEach
+    void clear() {
+        db.dsl().execute("truncate jobs, workers, runners, maintenance");
+    }
+
+    /** A job claimed by {@code runner} {@code ago} ago, on attempt {@code attempt} of {@code max}. */
+    private static long running(String runner, Duration ago, int attempt, int max) {
+        long id = client.enqueue(JobRequest.of("w").withMaxAttempts(max));
+        db.dsl().execute("update jobs set state = 'running', runner_id = ?, attempt = ?, "
+                + "attempted_at = now() - ? * interval '1 millisecond' where id = ?", runner, attempt, ago.toMillis(), id);
+        return id;
+    }
+
+    private static Maintenance maintenance(String runnerId) {
+        return new Maintenance(queue, null, new io.backtick.runner.engine.DatabaseHealth(), runnerId,
+                Duration.ofDays(7), Duration.ofDays(30));
+    }
+
+    @Test
+    void jobsOfALostRunnerGoBackWithALostErrorAndThoseOfALiveOneStay() {
+        db.runners().register(new RunnerRegistry.RunnerInfo("alive", "h", 1, "dev", List.of("w")));
+        long lost = running("gone", Duration.ofMinutes(2), 1, 16);
+        long lastChance = running("gone", Duration.ofMinutes(2), 3, 3);
+        long longButAlive = running("alive", Duration.ofHours(5), 1, 16);
+        long justClaimed = running("gone", Duration.ofSeconds(1), 1, 16);
+
+        assertThat(maintenance("me").rescue()).isEqualTo(2);
+
+        JobView rescued = db.jobs().find(lost).orElseThrow();
+        assertThat(rescued.state()).isEqualTo(JobState.AVAILABLE);
+        assertThat(rescued.errorsJson()).contains("\"kind\": \"lost\"").contains("runner gone stopped heartbeating");
+        assertThat(db.jobs().find(lastChance).orElseThrow().state()).isEqualTo(JobState.DISCARDED);
+        assertThat(db.jobs().find(longButAlive).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+        assertThat(db.jobs().find(justClaimed).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    }
+
+    @Test
+    void aTaskTakesOneTurnPerIntervalWhoeverAsks() {
+        assertThat(queue.takeTurn("t", Duration.ofMinutes(1), "a")).isTrue();
+        assertThat(queue.takeTurn("t", Duration.ofMinutes(1), "b")).isFalse();
+        assertThat(queue.takeTurn("t", Duration.ofMinutes(1), "a")).isFalse();
+        assertThat(queue.takeTurn("other", Duration.ofMinutes(1), "b")).isTrue();
+    }
+
+    @Test
+    void pruningDeletesOnlyFinishedJobsPastTheirRetention() {
+        long oldCompleted = finished("completed", Duration.ofDays(8));
+        long recentCompleted = finished("completed", Duration.ofDays(6));
+        long oldDiscarded = finished("discarded", Duration.ofDays(31));
+        long recentDiscarded = finished("discarded", Duration.ofDays(8));
+        long oldCancelled = finished("cancelled", Duration.ofDays(31));
+        long waiting = client.schedule("w");
+
+        assertThat(maintenance("me").prune()).isEqualTo(3);
+
+        assertThat(db.jobs().find(oldCompleted)).isEmpty();
+        assertThat(db.jobs().find(oldDiscarded)).isEmpty();
+        assertThat(db.jobs().find(oldCancelled)).isEmpty();
+        assertThat(db.jobs().find(recentCompleted)).isPresent();
+        assertThat(db.jobs().find(recentDiscarded)).isPresent();
+        assertThat(db.jobs().find(waiting)).isPresent();
+    }
+
+    @Test
+    void pruningWorksInBoundedBatches() {
+        db.dsl().execute("insert into jobs (worker, state, finalized_at) select 'w', 'completed', now() - interval '8 days' "
+                + "from generate_series(1, 2500)");
+
+        assertThat(queue.prune(List.of("completed"), Duration.ofDays(7), 1_000)).isEqualTo(1_000);
+        assertThat(maintenance("me").prune()).isEqualTo(1_500);
+    }
+
+    private static long finished(String state, Duration ago) {
+        long id = client.schedule("w");
+        db.dsl().execute("update jobs set state = ?::job_state, finalized_at = now() - ? * interval '1 millisecond' where id = ?",
+                state, ago.toMillis(), id);
+        return id;
+    }
+
+    @Test
+    void aWaitingJobIsCancelledAtOnce() {
+        long id = client.scheduleIn(Duration.ofHours(1), "w");
+
+        assertThat(queue.cancel(id)).isEqualTo(MaintenanceQueue.CancelResult.CANCELLED);
+        assertThat(queue.cancel(id)).isEqualTo(MaintenanceQueue.CancelResult.ALREADY_FINISHED);
+        assertThat(queue.cancel(987_654_321L)).isEqualTo(MaintenanceQueue.CancelResult.NOT_FOUND);
+        JobView job = db.jobs().find(id).orElseThrow();
+        assertThat(job.state()).isEqualTo(JobState.CANCELLED);
+        assertThat(job.finalizedAt()).isNotNull();
+    }
+
+    @Test
+    void aRunningJobSeesItsCancellationAndIsRecordedCancelledWhenItReturns() throws InterruptedException {
+        CountDownLatch started = new CountDownLatch(1);
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("patient", Void.class, (args, job) -> {
+            started.countDown();
+            await().atMost(Duration.ofSeconds(30)).until(job::stopRequested);
+        });
+        Runner runner = new Runner(RunnerSettings.defaults("cancel-test").withThreads(2)
+                .withPollInterval(Duration.ofMillis(50)), db, workers);
+        runner.start();
+        try {
+            long id = client.schedule("patient");
+            assertThat(started.await(20, TimeUnit.SECONDS)).isTrue();
+
+            assertThat(queue.cancel(id)).isEqualTo(MaintenanceQueue.CancelResult.REQUESTED);
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> db.jobs().find(id).orElseThrow().state() == JobState.CANCELLED);
+            assertThat(db.jobs().find(id).orElseThrow().finalizedAt()).isNotNull();
+        } finally {
+            runner.stop();
+        }
+    }
+
+    @Test
+    void jobsWaitingForAWorkerNoLiveRunnerServesAreCounted() {
+        db.runners().register(new RunnerRegistry.RunnerInfo("r", "h", 1, "dev", List.of("served")));
+        client.schedule("served");
+        client.schedule("nobody");
+        client.schedule("nobody");
+
+        assertThat(queue.waitingForAbsentWorkers(Duration.ofSeconds(30))).containsExactly(java.util.Map.entry("nobody", 2L));
+    }
+}
