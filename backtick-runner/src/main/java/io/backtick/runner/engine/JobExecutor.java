@@ -43,6 +43,9 @@ public final class JobExecutor implements Service {
     private final Clock clock;
     private final int threads;
     private final Map<Long, RunningJob> running = new ConcurrentHashMap<>();
+    private final java.util.concurrent.atomic.AtomicInteger lostThreads = new java.util.concurrent.atomic.AtomicInteger();
+    /** How long a timed-out job has, after its interrupt, to return before its thread is given up. */
+    static final Duration ABANDON_AFTER = Duration.ofSeconds(5);
     private ThreadPoolExecutor pool;
     private ScheduledExecutorService timer;
     private volatile boolean stopping;
@@ -72,13 +75,39 @@ public final class JobExecutor implements Service {
 
     /** Runs {@code job}; {@code done} runs on the job's thread after its outcome has been handed over. */
     public void execute(ClaimedJob job, Runnable done) {
+        Runnable once = new Once(done);
         pool.execute(() -> {
             try {
-                completer.submit(run(job));
+                Outcome outcome = run(job, once);
+                if (outcome != null) {
+                    completer.submit(outcome);
+                }
             } finally {
-                done.run();
+                once.run();
             }
         });
+    }
+
+    /** How many threads are held by timed-out jobs that ignore interruption. */
+    public int lostThreads() {
+        return lostThreads.get();
+    }
+
+    /** Runs a task at most once, from whichever thread gets there first. */
+    private static final class Once implements Runnable {
+        private final java.util.concurrent.atomic.AtomicReference<Runnable> task;
+
+        Once(Runnable task) {
+            this.task = new java.util.concurrent.atomic.AtomicReference<>(task);
+        }
+
+        @Override
+        public void run() {
+            Runnable t = task.getAndSet(null);
+            if (t != null) {
+                t.run();
+            }
+        }
     }
 
     /** How many jobs are running now. */
@@ -86,14 +115,16 @@ public final class JobExecutor implements Service {
         return running.size();
     }
 
-    private Outcome run(ClaimedJob job) {
+    /** Runs one attempt; returns its outcome, or null if the attempt was abandoned and its outcome already handed over. */
+    private Outcome run(ClaimedJob job, Runnable releaseSlot) {
         WorkerDefinition worker = workers.find(job.worker()).orElse(null);
         if (worker == null) {
             // Cannot happen: the producer claims only jobs of workers in the registry.
             return fail(job, "unknown-worker", new IllegalStateException("this runner has no worker " + job.worker()), true);
         }
         Thread thread = Thread.currentThread();
-        RunningJob current = new RunningJob(job, thread);
+        RunningJob current = new RunningJob(job, thread, releaseSlot,
+                worker.options().timeout().orElse(defaultTimeout));
         running.put(job.id(), current);
         ClassLoader previousLoader = thread.getContextClassLoader();
         thread.setContextClassLoader(worker.worker().getClass().getClassLoader());
@@ -116,11 +147,17 @@ public final class JobExecutor implements Service {
                 return Outcome.release(job.id(), job.attempt());
             }
             worker.worker().perform(args, current.context(worker));
+            if (!current.settled.compareAndSet(false, true)) {
+                return null; // abandoned after a timeout: its outcome is already written
+            }
             if (current.cancelled) {
                 return Outcome.cancel(job.id(), job.attempt());
             }
             return Outcome.completed(job.id(), job.attempt());
         } catch (Throwable e) {
+            if (!current.settled.compareAndSet(false, true)) {
+                return null; // abandoned after a timeout: its outcome is already written
+            }
             if (current.cancelled) {
                 log.info("Job {} ({}) was cancelled while it ran", job.id(), job.worker());
                 return Outcome.cancel(job.id(), job.attempt());
@@ -143,6 +180,13 @@ public final class JobExecutor implements Service {
                 timeout.cancel(false);
             }
             running.remove(job.id());
+            if (current.abandoned) {
+                // The job came back after all: its thread returns to the pool, which shrinks again.
+                lostThreads.decrementAndGet();
+                resizePool(-1);
+                log.warn("Job {} ({}) returned {} after it was abandoned; its thread is back", job.id(), job.worker(),
+                        Durations.format(Duration.between(current.started, Instant.now())));
+            }
             Thread.interrupted(); // an interrupt meant for this job must not reach the next one
             MDC.remove("job");
             MDC.remove("attempt");
@@ -185,9 +229,11 @@ public final class JobExecutor implements Service {
                 p.shutdownNow();
                 if (!p.awaitTermination(5, TimeUnit.SECONDS)) {
                     for (RunningJob stuck : running.values()) {
-                        log.warn("Job {} ({}) ignores interruption; handing it back to the queue",
-                                stuck.job.id(), stuck.job.worker());
-                        completer.submit(Outcome.release(stuck.job.id(), stuck.job.attempt()));
+                        if (stuck.settled.compareAndSet(false, true)) {
+                            log.warn("Job {} ({}) ignores interruption; handing it back to the queue",
+                                    stuck.job.id(), stuck.job.worker());
+                            completer.submit(Outcome.release(stuck.job.id(), stuck.job.attempt()));
+                        }
                     }
                 }
             }
@@ -219,22 +265,63 @@ public final class JobExecutor implements Service {
         return found;
     }
 
+    /**
+     * A timed-out job that ignored its interrupt for {@link #ABANDON_AFTER}: its failure is recorded
+     * now, its slot is freed and the pool grows by a thread so the runner keeps its concurrency.
+     * The stuck thread is counted as lost until (if ever) it returns.
+     */
+    private void abandon(RunningJob job) {
+        if (!job.settled.compareAndSet(false, true)) {
+            return; // it returned in time
+        }
+        job.abandoned = true;
+        int lost = lostThreads.incrementAndGet();
+        resizePool(+1);
+        TimeoutException timedOut = new TimeoutException("timed out after " + Durations.format(job.limit)
+                + " and ignored its interrupt; its thread was given up");
+        log.error("Job {} ({}) timed out after {} and ignores interruption: recorded as failed, its thread given up "
+                + "({} lost thread(s) now)", job.job.id(), job.job.worker(), Durations.format(job.limit), lost);
+        completer.submit(fail(job.job, "timeout", timedOut, false));
+        job.releaseSlot.run();
+    }
+
+    private synchronized void resizePool(int delta) {
+        ThreadPoolExecutor p = pool;
+        int size = p.getMaximumPoolSize() + delta;
+        if (delta > 0) {
+            p.setMaximumPoolSize(size);
+            p.setCorePoolSize(size);
+        } else {
+            p.setCorePoolSize(size);
+            p.setMaximumPoolSize(size);
+        }
+    }
+
     /** One attempt in progress: its thread, and the flags the runner sets on it. */
     private final class RunningJob {
         final ClaimedJob job;
         final Thread thread;
         volatile boolean timedOut;
+        final Runnable releaseSlot;
+        final Duration limit;
+        final Instant started = Instant.now();
         volatile boolean stopRequested;
         volatile boolean cancelled;
+        volatile boolean abandoned;
+        /** Set once by whoever decides the attempt's outcome: the job's own thread, or {@link #abandon}. */
+        final java.util.concurrent.atomic.AtomicBoolean settled = new java.util.concurrent.atomic.AtomicBoolean();
 
-        RunningJob(ClaimedJob job, Thread thread) {
+        RunningJob(ClaimedJob job, Thread thread, Runnable releaseSlot, Duration limit) {
             this.job = job;
             this.thread = thread;
+            this.releaseSlot = releaseSlot;
+            this.limit = limit;
         }
 
         void timeOut() {
             timedOut = true;
             thread.interrupt();
+            timer.schedule(() -> abandon(this), ABANDON_AFTER.toMillis(), TimeUnit.MILLISECONDS);
         }
 
         void requestStop() {

@@ -155,6 +155,11 @@ public final class Runner implements Service {
         return health.isLost();
     }
 
+    /** Threads held by timed-out jobs that ignore interruption. */
+    public int lostThreads() {
+        return executor.lostThreads();
+    }
+
     /** Outcomes still waiting to be written (for tests and status). */
     public int pendingOutcomes() {
         return completer.pendingCount();
