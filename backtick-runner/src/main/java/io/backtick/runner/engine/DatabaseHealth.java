@@ -15,6 +15,8 @@ public final class DatabaseHealth {
 
     /** When the outage began (nanoTime), or 0 while the database answers. */
     private final AtomicLong lostSince = new AtomicLong();
+    /** When the database last came back, or this runner started (nanoTime). */
+    private final AtomicLong steadySince = new AtomicLong(System.nanoTime());
 
     public void lost(String who, RuntimeException e) {
         if (lostSince.compareAndSet(0, System.nanoTime() | 1)) {
@@ -26,8 +28,18 @@ public final class DatabaseHealth {
     public void ok() {
         long since = lostSince.getAndSet(0);
         if (since != 0) {
+            steadySince.set(System.nanoTime());
             log.info("Database is back after {} ms", (System.nanoTime() - since) / 1_000_000);
         }
+    }
+
+    /**
+     * Whether the database has answered for at least {@code period}, since this runner started or
+     * its last outage ended. After an outage every runner's heartbeat is stale at once; waiting this
+     * long before judging other runners lost gives them time to heartbeat again.
+     */
+    public boolean steadyFor(java.time.Duration period) {
+        return lostSince.get() == 0 && System.nanoTime() - steadySince.get() >= period.toNanos();
     }
 
     public boolean isLost() {

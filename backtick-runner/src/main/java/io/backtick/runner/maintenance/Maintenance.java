@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>cancellation: running jobs of this runner that someone cancelled are told to stop (every runner, for its own jobs);</li>
  *   <li>rescue, every 10 s: jobs held by runners whose heartbeat expired go back to the queue
- *       (the seed's "revive", driven by leases instead of a fixed timeout);</li>
+ *       (the seed's "revive", driven by leases instead of a fixed timeout), judged only by a runner
+ *       that has reached the database steadily for a heartbeat expiry;</li>
  *   <li>prune, every minute: completed jobs older than the retention, discarded and cancelled ones
  *       older than theirs, deleted in bounded batches;</li>
  *   <li>absent workers, every minute: logs jobs waiting for a worker no live runner serves.</li>
@@ -63,7 +64,9 @@ public final class Maintenance extends Loop {
         List<Long> cancel = queue.cancelRequested(runnerId);
         int told = cancel.isEmpty() ? 0 : executor.cancel(cancel);
         int rescued = 0;
-        if (queue.takeTurn("rescue", RESCUE_EVERY, runnerId)) {
+        // Only a runner that has seen the database steadily for a whole heartbeat expiry judges
+        // others lost: right after an outage (or its own start) every heartbeat may be stale.
+        if (health.steadyFor(Heartbeat.EXPIRY) && queue.takeTurn("rescue", RESCUE_EVERY, runnerId)) {
             rescued = rescue();
         }
         int pruned = 0;
