@@ -40,6 +40,7 @@ public final class Runner implements Service {
     private final Heartbeat heartbeat;
     private final Scheduler scheduler;
     private final Maintenance maintenance;
+    private final Notifier notifier;
     private final List<ScheduleSpec> schedules;
     private boolean started;
     private boolean stopped;
@@ -69,6 +70,7 @@ public final class Runner implements Service {
         this.schedules = workers.schedules().stream()
                 .map(s -> ScheduleSpec.of(s.name(), s.schedule(), settings.scheduleZone()))
                 .toList();
+        this.notifier = new Notifier(database.settings(), producer::wake);
         this.maintenance = new Maintenance(database.maintenance(), executor, health, settings.runnerId(),
                 settings.retainCompleted(), settings.retainDiscarded());
         this.scheduler = new Scheduler(database.schedules(), workers, health,
@@ -111,6 +113,7 @@ public final class Runner implements Service {
         executor.start();
         stager.start();
         producer.start();
+        notifier.start();
         heartbeat.start();
         maintenance.start();
         if (!schedules.isEmpty()) {
@@ -138,6 +141,7 @@ public final class Runner implements Service {
                 executor.runningCount(), Durations.format(settings.shutdownGrace()));
         scheduler.stop();
         maintenance.stop();
+        notifier.stop();
         producer.stop();
         stager.stop();
         executor.requestStop();
