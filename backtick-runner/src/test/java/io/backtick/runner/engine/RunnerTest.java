@@ -71,6 +71,12 @@ class RunnerTest {
                     count(job.jobId());
                     recurse(1);
                 })
+                .define("allocates-too-much", Void.class, WorkerOptions.defaults().withMaxAttempts(1), (args, job) -> {
+                    count(job.jobId());
+                    long[] huge = new long[Integer.MAX_VALUE]; // "Requested array size exceeds VM limit"
+                    huge[0] = 1;
+                })
+                .define("echo-length", String.class, (text, job) -> sums.put(job.jobId(), (long) text.length()))
                 .define("slow", Void.class, (args, job) -> {
                     count(job.jobId());
                     slowStarted.countDown();
@@ -167,6 +173,26 @@ class RunnerTest {
 
         long next = client.schedule("sum", 1, 1);
         awaitState(next, JobState.COMPLETED);
+    }
+
+    @Test
+    void anOutOfMemoryErrorIsRecordedAndTheRunnerGoesOn() {
+        long id = client.schedule("allocates-too-much");
+
+        JobView job = awaitState(id, JobState.DISCARDED);
+
+        assertThat(job.errorsJson()).contains("java.lang.OutOfMemoryError").contains("\"kind\": \"error\"");
+        awaitState(client.schedule("sum", 2, 2), JobState.COMPLETED);
+    }
+
+    @Test
+    void argumentsOfSeveralMegabytesRunAndAreStoredWhole() {
+        String big = "x".repeat(5 * 1024 * 1024);
+        long id = client.schedule("echo-length", big);
+
+        awaitState(id, JobState.COMPLETED);
+
+        assertThat(sums).containsEntry(id, (long) big.length());
     }
 
     @Test
