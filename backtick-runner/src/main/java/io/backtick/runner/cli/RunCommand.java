@@ -74,6 +74,10 @@ final class RunCommand implements Callable<Integer> {
             description = "Time zone of cron schedules that name none, e.g. Europe/Berlin (default: ${DEFAULT-VALUE}).")
     String scheduleZone;
 
+    @Option(names = "--metrics-port", paramLabel = "PORT",
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off).")
+    Integer metricsPort;
+
     @Option(names = "--no-migrate", description = "Do not create or update the queue schema at start.")
     boolean noMigrate;
 
@@ -93,6 +97,7 @@ final class RunCommand implements Callable<Integer> {
         EmbeddedDatabase embedded = null;
         QueueDatabase queue = null;
         Runner runner = null;
+        MetricsEndpoint metrics = null;
         CountDownLatch stop = new CountDownLatch(1);
         try {
             Optional<DatabaseSettings> configured = database.configured();
@@ -123,7 +128,13 @@ final class RunCommand implements Callable<Integer> {
                 throw new ConfigException("the queue schema " + target.schema()
                         + " is not set up and --no-migrate was given; run 'backtick migrate' first");
             }
-            runner = new Runner(settings, queue, workers);
+            io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            if (metricsPort != null) {
+                metrics = new MetricsEndpoint(metricsPort);
+                meters = metrics.registry();
+                log.info("Metrics at http://localhost:{}/metrics", metrics.port());
+            }
+            runner = new Runner(settings, queue, workers, java.time.Clock.systemUTC(), meters);
             Signals.onStop(stop::countDown);
             runner.start();
             log.info("Queue: {}", target.describe());
@@ -135,6 +146,9 @@ final class RunCommand implements Callable<Integer> {
             }
             if (queue != null) {
                 queue.close();
+            }
+            if (metrics != null) {
+                metrics.close();
             }
             if (embedded != null) {
                 embedded.close();

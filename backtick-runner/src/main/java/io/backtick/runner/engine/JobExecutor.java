@@ -42,6 +42,7 @@ public final class JobExecutor implements Service {
     private final Duration defaultTimeout;
     private final Clock clock;
     private final int threads;
+    private final RunnerMetrics metrics;
     private final Map<Long, RunningJob> running = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger lostThreads = new java.util.concurrent.atomic.AtomicInteger();
     /** How long a timed-out job has, after its interrupt, to return before its thread is given up. */
@@ -51,7 +52,8 @@ public final class JobExecutor implements Service {
     private volatile boolean stopping;
 
     public JobExecutor(WorkerRegistry workers, Completer completer, Backoff backoff, Duration defaultTimeout,
-                       int threads, Clock clock) {
+                       int threads, Clock clock, RunnerMetrics metrics) {
+        this.metrics = metrics;
         this.workers = workers;
         this.completer = completer;
         this.backoff = backoff;
@@ -78,14 +80,21 @@ public final class JobExecutor implements Service {
         Runnable once = new Once(done);
         pool.execute(() -> {
             try {
+                long started = System.nanoTime();
                 Outcome outcome = run(job, once);
+                metrics.ran(job.worker(), Duration.ofNanos(System.nanoTime() - started));
                 if (outcome != null) {
-                    completer.submit(outcome);
+                    submit(outcome);
                 }
             } finally {
                 once.run();
             }
         });
+    }
+
+    private void submit(Outcome outcome) {
+        metrics.finished(outcome);
+        completer.submit(outcome);
     }
 
     /** How many threads are held by timed-out jobs that ignore interruption. */
@@ -232,7 +241,7 @@ public final class JobExecutor implements Service {
                         if (stuck.settled.compareAndSet(false, true)) {
                             log.warn("Job {} ({}) ignores interruption; handing it back to the queue",
                                     stuck.job.id(), stuck.job.worker());
-                            completer.submit(Outcome.release(stuck.job.id(), stuck.job.attempt()));
+                            submit(Outcome.release(stuck.job.id(), stuck.job.attempt()));
                         }
                     }
                 }
@@ -281,7 +290,7 @@ public final class JobExecutor implements Service {
                 + " and ignored its interrupt; its thread was given up");
         log.error("Job {} ({}) timed out after {} and ignores interruption: recorded as failed, its thread given up "
                 + "({} lost thread(s) now)", job.job.id(), job.job.worker(), Durations.format(job.limit), lost);
-        completer.submit(fail(job.job, "timeout", timedOut, false));
+        submit(fail(job.job, "timeout", timedOut, false));
         job.releaseSlot.run();
     }
 

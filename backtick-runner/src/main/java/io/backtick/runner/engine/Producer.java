@@ -29,11 +29,13 @@ public final class Producer extends Loop {
     private final Duration pollInterval;
     private final Semaphore slots;
     private final Wakeup wakeup;
+    private final RunnerMetrics metrics;
     private long failurePause = 0;
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
-                    int threads, int claimBatch, Duration pollInterval, Wakeup wakeup) {
+                    int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics) {
         super("backtick-producer", Duration.ofSeconds(10));
+        this.metrics = metrics;
         this.queue = queue;
         this.executor = executor;
         this.health = health;
@@ -77,6 +79,7 @@ public final class Producer extends Loop {
             return;
         }
         slots.release(want - claimed.size());
+        metrics.claimed(claimed.size());
         for (ClaimedJob job : claimed) {
             executor.execute(job, slots::release);
         }

@@ -12,6 +12,8 @@ import io.backtick.runner.queue.RunnerRegistry;
 import io.backtick.runner.queue.ScheduleQueue;
 import io.backtick.runner.schedule.ScheduleSpec;
 import io.backtick.runner.schedule.Scheduler;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -46,10 +48,11 @@ public final class Runner implements Service {
     private boolean stopped;
 
     public Runner(RunnerSettings settings, QueueDatabase database, WorkerRegistry workers) {
-        this(settings, database, workers, Clock.systemUTC());
+        this(settings, database, workers, Clock.systemUTC(), new SimpleMeterRegistry());
     }
 
-    public Runner(RunnerSettings settings, QueueDatabase database, WorkerRegistry workers, Clock clock) {
+    public Runner(RunnerSettings settings, QueueDatabase database, WorkerRegistry workers, Clock clock,
+                  MeterRegistry meters) {
         if (workers.isEmpty()) {
             throw new IllegalArgumentException("a runner needs at least one worker");
         }
@@ -57,12 +60,18 @@ public final class Runner implements Service {
         this.database = database;
         this.workers = workers;
         JobQueue queue = database.jobs();
+        RunnerMetrics metrics = new RunnerMetrics(meters);
         this.completer = new Completer(queue, health, Duration.ofSeconds(10));
         this.executor = new JobExecutor(workers, completer, new Backoff(settings.retryBase()),
-                settings.defaultTimeout(), settings.threads(), clock);
+                settings.defaultTimeout(), settings.threads(), clock, metrics);
         Wakeup wakeup = new Wakeup();
         this.producer = new Producer(queue, executor, health, settings.runnerId(), workers.names(),
-                settings.threads(), settings.claimBatch(), settings.pollInterval(), wakeup);
+                settings.threads(), settings.claimBatch(), settings.pollInterval(), wakeup, metrics);
+        metrics.gauge("backtick.jobs.running", "Jobs running now", executor::runningCount);
+        metrics.gauge("backtick.threads.lost", "Threads held by timed-out jobs that ignore interruption",
+                executor::lostThreads);
+        metrics.gauge("backtick.outcomes.pending", "Outcomes waiting to be written", completer::pendingCount);
+        metrics.gauge("backtick.database.lost", "1 while the database cannot be reached", () -> health.isLost() ? 1 : 0);
         this.stager = new Stager(queue, health, settings.pollInterval(), producer::wake);
         this.heartbeat = new Heartbeat(database.runners(), new RunnerRegistry.RunnerInfo(settings.runnerId(), host(),
                 ProcessHandle.current().pid(), version(), List.of(workers.names())), health);

@@ -1,0 +1,64 @@
+package io.backtick.runner.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.backtick.api.BacktickClient;
+import io.backtick.api.WorkerOptions;
+import io.backtick.runner.config.RunnerSettings;
+import io.backtick.runner.engine.Runner;
+import io.backtick.runner.plugin.WorkerRegistry;
+import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.testsupport.TestDatabase;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** The runner's meters count what it does, and the endpoint serves them to Prometheus. */
+class MetricsEndpointTest {
+
+    @Test
+    void metricsCountClaimsAndOutcomesAndAreServedAtSlashMetrics() throws Exception {
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test")
+                .define("ok", Void.class, (a, j) -> { })
+                .define("bad", Void.class, WorkerOptions.defaults().withMaxAttempts(1), (a, j) -> {
+                    throw new IllegalStateException("no");
+                });
+        try (QueueDatabase db = TestDatabase.newQueue(MetricsEndpointTest.class, 4);
+             MetricsEndpoint endpoint = new MetricsEndpoint(0)) {
+            Runner runner = new Runner(RunnerSettings.defaults("metrics-test").withPollInterval(Duration.ofMillis(50)),
+                    db, workers, Clock.systemUTC(), endpoint.registry());
+            runner.start();
+            try {
+                BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+                for (int i = 0; i < 5; i++) {
+                    client.schedule("ok");
+                }
+                client.schedule("bad");
+                await().atMost(Duration.ofSeconds(20)).until(() ->
+                        endpoint.registry().counter("backtick.jobs.finished", "outcome", "completed").count() == 5
+                                && endpoint.registry().counter("backtick.jobs.finished", "outcome", "discard").count() == 1);
+
+                HttpResponse<String> response = HttpClient.newHttpClient().send(
+                        HttpRequest.newBuilder(URI.create("http://localhost:" + endpoint.port() + "/metrics")).build(),
+                        HttpResponse.BodyHandlers.ofString());
+
+                assertThat(response.statusCode()).isEqualTo(200);
+                assertThat(response.body())
+                        .contains("backtick_jobs_claimed_total 6.0")
+                        .contains("backtick_jobs_finished_total{outcome=\"completed\"} 5.0")
+                        .contains("backtick_job_duration_seconds_count{worker=\"ok\"} 5")
+                        .contains("backtick_jobs_running")
+                        .contains("jvm_memory_used_bytes");
+            } finally {
+                runner.stop();
+                TestDatabase.dropSchema(db.settings().schema());
+            }
+        }
+    }
+}
