@@ -44,6 +44,7 @@ public final class Maintenance extends Loop {
     private final Duration retainCompleted;
     private final Duration retainDiscarded;
     private final CountDownLatch stop = new CountDownLatch(1);
+    private final Map<String, Long> nextAsk = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** What one round did. */
     public record Round(int cancelRequests, int rescued, int pruned) {
@@ -61,22 +62,38 @@ public final class Maintenance extends Loop {
     }
 
     public Round runOnce() {
-        List<Long> cancel = queue.cancelRequested(runnerId);
+        List<Long> cancel = executor.runningCount() == 0 ? List.of() : queue.cancelRequested(runnerId);
         int told = cancel.isEmpty() ? 0 : executor.cancel(cancel);
         int rescued = 0;
         // Only a runner that has seen the database steadily for a whole heartbeat expiry judges
         // others lost: right after an outage (or its own start) every heartbeat may be stale.
-        if (health.steadyFor(Heartbeat.EXPIRY) && queue.takeTurn("rescue", RESCUE_EVERY, runnerId)) {
+        if (health.steadyFor(Heartbeat.EXPIRY) && mayBeDue("rescue", RESCUE_EVERY)
+                && queue.takeTurn("rescue", RESCUE_EVERY, runnerId)) {
             rescued = rescue();
         }
         int pruned = 0;
-        if (queue.takeTurn("prune", PRUNE_EVERY, runnerId)) {
+        if (mayBeDue("prune", PRUNE_EVERY) && queue.takeTurn("prune", PRUNE_EVERY, runnerId)) {
             pruned = prune();
         }
-        if (queue.takeTurn("report-absent-workers", REPORT_EVERY, runnerId)) {
+        if (mayBeDue("report-absent-workers", REPORT_EVERY) && queue.takeTurn("report-absent-workers", REPORT_EVERY, runnerId)) {
             reportAbsentWorkers();
         }
         return new Round(told, rescued, pruned);
+    }
+
+    /**
+     * Whether to ask the database for {@code task}'s turn now. After asking, this runner waits a
+     * fifth of the interval before asking again: the turn is still taken once per interval across
+     * all runners, and an idle runner does not query for turns every second.
+     */
+    private boolean mayBeDue(String task, Duration every) {
+        long now = System.nanoTime();
+        Long next = nextAsk.get(task);
+        if (next != null && now - next < 0) {
+            return false;
+        }
+        nextAsk.put(task, now + every.toNanos() / 5);
+        return true;
     }
 
     /** Rescues every job of a lost runner now (tests and the rescue turn call this). */
