@@ -112,8 +112,10 @@ public final class DatabaseUrl {
         if (url == null) {
             return null;
         }
+        // The password runs to the last '@': a URL that did not parse may hold one with an unencoded
+        // '/', '?', '#' or '@' in it. Hiding too much of a broken URL is better than showing a secret.
         return url.replaceAll("(?i)(password=)[^&]*", "$1****")
-                .replaceAll("(://[^:/@]*):[^@/]*@", "$1:****@");
+                .replaceAll("(://[^:/@]*):.*@", "$1:****@");
     }
 
     private static String decode(String s) {

@@ -1,0 +1,217 @@
+package io.backtick.runner.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
+
+import io.backtick.api.JobState;
+import io.backtick.runner.config.DatabaseSettings;
+import io.backtick.runner.queue.JobView;
+import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.testsupport.TestDatabase;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Runs the {@code backtick} command in-process through {@link Main#run}, with stdout and stderr
+ * captured. The database commands run against a migrated schema of this class's own.
+ */
+class CliTest {
+
+    private static final String PASSWORD = "s3cret-pw";
+
+    static DatabaseSettings settings;
+
+    @TempDir
+    static Path files;
+
+    @BeforeAll
+    static void migrate() {
+        settings = TestDatabase.newQueueSettings(CliTest.class);
+    }
+
+    @AfterAll
+    static void drop() {
+        TestDatabase.dropSchema(settings.schema());
+    }
+
+    /** What one run of the command did. */
+    record Result(int exit, String out, String err) {
+        List<String> errLines() {
+            return err.lines().toList();
+        }
+    }
+
+    private static Result run(String... args) {
+        PrintStream previousOut = System.out;
+        PrintStream previousErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        try {
+            System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+            System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+            int exit = Main.run(args);
+            System.out.flush();
+            System.err.flush();
+            return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        } finally {
+            System.setOut(previousOut);
+            System.setErr(previousErr);
+        }
+    }
+
+    /** {@code enqueue} against the test schema, followed by {@code rest}. */
+    private static Result enqueue(String... rest) throws IOException {
+        List<String> args = new ArrayList<>(List.of("enqueue", "--database-url", settings.jdbcUrl(),
+                "--schema", settings.schema()));
+        if (settings.user() != null) {
+            args.addAll(List.of("--database-user", settings.user()));
+        }
+        if (settings.password() != null) {
+            // The password is never a flag; the config file is one of the places it may come from.
+            Path config = Files.createTempFile(files, "db", ".properties");
+            Files.writeString(config, "database-password=" + settings.password() + "\n");
+            args.addAll(List.of("--config", config.toString()));
+        }
+        args.addAll(List.of(rest));
+        return run(args.toArray(String[]::new));
+    }
+
+    private static List<JobView> jobsOf(String worker) {
+        try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
+            return db.jobs().list(null, worker, 10);
+        }
+    }
+
+    @Test
+    void unknownSubcommandIsAUsageErrorInOneLineWithAHint() {
+        Result result = run("frobnicate");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(result.errLines()).hasSize(2);
+        assertThat(result.errLines().get(0)).startsWith("backtick: ").contains("frobnicate");
+        assertThat(result.errLines().get(1)).isEqualTo("Try 'backtick --help' for usage.");
+        assertThat(result.err()).doesNotContain("at io.");
+        assertThat(result.out()).isEmpty();
+    }
+
+    @Test
+    void enqueueWithMalformedJsonArgumentFailsAndEnqueuesNothing() throws IOException {
+        Result result = enqueue("cli-bad-json", "3", "{oops");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(result.errLines()).singleElement(STRING)
+                .startsWith("backtick: argument 2 is not valid JSON");
+        assertThat(result.out()).isEmpty();
+        assertThat(jobsOf("cli-bad-json")).isEmpty();
+    }
+
+    @Test
+    void enqueueWithMalformedFirstArgumentNamesArgumentOne() throws IOException {
+        Result result = enqueue("cli-bad-json-1", "hello");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(result.err()).contains("argument 1 is not valid JSON").contains("'\"hello\"'");
+        assertThat(jobsOf("cli-bad-json-1")).isEmpty();
+    }
+
+    @Test
+    void enqueueAtATimeInThePastIsRefused() throws IOException {
+        Result result = enqueue("--at", "2001-01-01T00:00:00Z", "cli-past", "1");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(result.errLines()).singleElement(STRING)
+                .startsWith("backtick: ").contains("in the past");
+        assertThat(jobsOf("cli-past")).isEmpty();
+    }
+
+    @Test
+    void enqueueAtSomethingThatIsNotATimeIsRefused() throws IOException {
+        Result result = enqueue("--at", "garbage", "cli-garbage-time", "1");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(result.errLines()).singleElement(STRING)
+                .startsWith("backtick: ").contains("'garbage' is not a time");
+        assertThat(jobsOf("cli-garbage-time")).isEmpty();
+    }
+
+    @Test
+    void enqueuePrintsTheIdOfTheJobItStored() throws IOException {
+        Result result = enqueue("cli-sum", "3", "4");
+
+        assertThat(result.exit()).as(result.err()).isEqualTo(0);
+        Matcher printed = Pattern.compile("enqueued job (\\d+)\\R?").matcher(result.out());
+        assertThat(printed.matches()).as("stdout: %s", result.out()).isTrue();
+        long id = Long.parseLong(printed.group(1));
+        try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
+            JobView job = db.jobs().find(id).orElseThrow();
+            assertThat(job.worker()).isEqualTo("cli-sum");
+            assertThat(job.argsJson()).isEqualTo("[3, 4]");
+            assertThat(job.state()).isEqualTo(JobState.AVAILABLE);
+        }
+    }
+
+    @Test
+    void unreachableDatabaseIsOneLineThatNeverShowsThePassword() {
+        // Port 1: nothing listens there, so the connection is refused at once.
+        Result result = run("enqueue", "--database-url", "postgres://bob:" + PASSWORD + "@127.0.0.1:1/nodb",
+                "cli-unreachable", "1");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(result.errLines()).singleElement(STRING)
+                .startsWith("backtick: ").contains("cannot connect");
+        assertThat(result.out()).doesNotContain(PASSWORD);
+        assertThat(result.err()).doesNotContain(PASSWORD);
+    }
+
+    @Test
+    void helpNeverShowsThePasswordFromTheConfigFile() throws IOException {
+        Path config = files.resolve("with-password.properties");
+        Files.writeString(config, "database-url=postgres://bob:" + PASSWORD + "@host/db\n");
+
+        for (String command : List.of("run", "enqueue")) {
+            Result result = run("--config", config.toString(), command, "--help");
+
+            assertThat(result.exit()).as(command).isEqualTo(0);
+            assertThat(result.out()).as(command).contains("--database-url").doesNotContain(PASSWORD);
+            assertThat(result.err()).as(command).doesNotContain(PASSWORD);
+        }
+    }
+
+    @Test
+    void versionPrintsTheBacktickVersion() {
+        Result result = run("version");
+
+        assertThat(result.exit()).isEqualTo(0);
+        assertThat(result.out()).startsWith("backtick ");
+    }
+
+    @Test
+    void runWithoutPluginsSaysTheyAreRequired() {
+        Result result = run("run");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(result.errLines()).singleElement(STRING)
+                .startsWith("backtick: --plugins is required");
+    }
+
+    @Test
+    void runWithAMissingPluginDirectorySaysItDoesNotExist() {
+        Result result = run("run", "--plugins", "/nonexistent");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(result.errLines()).singleElement(STRING)
+                .startsWith("backtick: ").contains("/nonexistent").contains("does not exist");
+    }
+}
