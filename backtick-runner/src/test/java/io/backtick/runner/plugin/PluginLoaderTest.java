@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.backtick.runner.plugin.PluginLoader.LoadedPlugin;
 import io.backtick.runner.plugin.fixtures.DuplicatePlugin;
+import io.backtick.runner.plugin.fixtures.BadCronPlugin;
 import io.backtick.runner.plugin.fixtures.GoodPlugin;
 import io.backtick.runner.plugin.fixtures.RunnerLibraryPlugin;
 import io.backtick.runner.plugin.fixtures.ThrowingPlugin;
@@ -143,6 +144,18 @@ class PluginLoaderTest {
                 .hasMessageContaining(ThrowingPlugin.class.getName() + ".register failed")
                 .hasMessageContaining(ThrowingPlugin.MESSAGE)
                 .hasCauseInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void anInvalidCronExpressionStopsLoadingNamingTheJarAndTheSchedule() throws IOException {
+        jar(plugins.resolve("cron.jar"), BadCronPlugin.class.getName(), BadCronPlugin.class);
+
+        assertThatThrownBy(() -> new PluginLoader().load(plugins, registry))
+                .isInstanceOf(PluginException.class)
+                .hasMessageContaining("cron.jar")
+                .hasMessageContaining("schedule '" + BadCronPlugin.SCHEDULE + "'")
+                .hasMessageContaining("'" + BadCronPlugin.EXPRESSION + "'")
+                .hasMessageContaining("wraps around");
     }
 
     @Test
