@@ -1,16 +1,13 @@
 package io.backtick.runner.engine;
 
-import io.backtick.runner.lifecycle.Loop;
 import io.backtick.runner.queue.RunnerRegistry;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Keeps this runner's row in the runners table fresh, so others see it alive, and forgets runners
  * that have been silent for a day. A runner whose heartbeat is older than {@link #EXPIRY} is gone.
  */
-public final class Heartbeat extends Loop {
+public final class Heartbeat extends PeriodicLoop {
 
     public static final Duration INTERVAL = Duration.ofSeconds(5);
     public static final Duration EXPIRY = Duration.ofSeconds(30);
@@ -18,14 +15,11 @@ public final class Heartbeat extends Loop {
 
     private final RunnerRegistry runners;
     private final RunnerRegistry.RunnerInfo self;
-    private final DatabaseHealth health;
-    private final CountDownLatch stop = new CountDownLatch(1);
 
     public Heartbeat(RunnerRegistry runners, RunnerRegistry.RunnerInfo self, DatabaseHealth health) {
-        super("backtick-heartbeat", Duration.ofSeconds(10));
+        super("heartbeat", health, INTERVAL, Duration.ofSeconds(10));
         this.runners = runners;
         this.self = self;
-        this.health = health;
     }
 
     /** Registers this runner; called before the loop starts so the runner is listed at once. */
@@ -41,21 +35,8 @@ public final class Heartbeat extends Loop {
     }
 
     @Override
-    protected void step() throws InterruptedException {
-        if (stop.await(INTERVAL.toMillis(), TimeUnit.MILLISECONDS)) {
-            return;
-        }
-        try {
-            runOnce();
-            health.ok();
-        } catch (RuntimeException e) {
-            health.lost("heartbeat", e);
-        }
-    }
-
-    @Override
-    protected void wake() {
-        stop.countDown();
+    protected void round() {
+        runOnce();
     }
 
     @Override

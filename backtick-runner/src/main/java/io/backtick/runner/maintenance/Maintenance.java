@@ -3,13 +3,11 @@ package io.backtick.runner.maintenance;
 import io.backtick.runner.engine.DatabaseHealth;
 import io.backtick.runner.engine.Heartbeat;
 import io.backtick.runner.engine.JobExecutor;
-import io.backtick.runner.lifecycle.Loop;
+import io.backtick.runner.engine.PeriodicLoop;
 import io.backtick.runner.queue.MaintenanceQueue;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * Rescue, prune and the report run once per interval across all runners: the runner that takes the
  * task's turn in the database runs it.
  */
-public final class Maintenance extends Loop {
+public final class Maintenance extends PeriodicLoop {
 
     private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
     static final Duration RESCUE_EVERY = Duration.ofSeconds(10);
@@ -43,7 +41,6 @@ public final class Maintenance extends Loop {
     private final String runnerId;
     private final Duration retainCompleted;
     private final Duration retainDiscarded;
-    private final CountDownLatch stop = new CountDownLatch(1);
     private final Map<String, Long> nextAsk = new java.util.concurrent.ConcurrentHashMap<>();
 
     /** What one round did. */
@@ -52,7 +49,7 @@ public final class Maintenance extends Loop {
 
     public Maintenance(MaintenanceQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId,
                        Duration retainCompleted, Duration retainDiscarded) {
-        super("backtick-maintenance", Duration.ofSeconds(30));
+        super("maintenance", health, Duration.ofSeconds(1), Duration.ofSeconds(30));
         this.queue = queue;
         this.executor = executor;
         this.health = health;
@@ -138,18 +135,7 @@ public final class Maintenance extends Loop {
     }
 
     @Override
-    protected void step() throws InterruptedException {
-        try {
-            runOnce();
-            health.ok();
-        } catch (RuntimeException e) {
-            health.lost("maintenance", e);
-        }
-        stop.await(1, TimeUnit.SECONDS);
-    }
-
-    @Override
-    protected void wake() {
-        stop.countDown();
+    protected void round() {
+        runOnce();
     }
 }

@@ -3,7 +3,7 @@ package io.backtick.runner.schedule;
 import io.backtick.api.Schedule;
 import io.backtick.api.WorkerOptions;
 import io.backtick.runner.engine.DatabaseHealth;
-import io.backtick.runner.lifecycle.Loop;
+import io.backtick.runner.engine.PeriodicLoop;
 import io.backtick.runner.plugin.WorkerDefinition;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.ScheduleQueue;
@@ -15,8 +15,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * ticks were missed (no runner served the schedule): they become one job for the whole window, or
  * none, as the schedule's {@link Schedule.Missed} policy says.
  */
-public final class Scheduler extends Loop {
+public final class Scheduler extends PeriodicLoop {
 
     private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
     /** Bounds one round's catching up, so a backlog of ticks cannot hold the loop for long. */
@@ -39,10 +37,7 @@ public final class Scheduler extends Loop {
     private final ScheduleQueue queue;
     private final WorkerRegistry workers;
     private final String[] names;
-    private final DatabaseHealth health;
-    private final Duration checkEvery;
     private final Runnable onFired;
-    private final CountDownLatch stop = new CountDownLatch(1);
     private final Map<String, ScheduleSpec> parsed = new ConcurrentHashMap<>();
     private final Set<String> reportedBroken = ConcurrentHashMap.newKeySet();
 
@@ -52,12 +47,10 @@ public final class Scheduler extends Loop {
 
     public Scheduler(ScheduleQueue queue, WorkerRegistry workers, DatabaseHealth health, Duration checkEvery,
                      Runnable onFired) {
-        super("backtick-scheduler", Duration.ofSeconds(10));
+        super("scheduler", health, checkEvery, Duration.ofSeconds(10));
         this.queue = queue;
         this.workers = workers;
         this.names = workers.schedules().stream().map(WorkerRegistry.ScheduleDefinition::name).toArray(String[]::new);
-        this.health = health;
-        this.checkEvery = checkEvery;
         this.onFired = onFired;
     }
 
@@ -148,19 +141,8 @@ public final class Scheduler extends Loop {
     }
 
     @Override
-    protected void step() throws InterruptedException {
-        try {
-            runOnce();
-            health.ok();
-        } catch (RuntimeException e) {
-            health.lost("scheduler", e);
-        }
-        stop.await(checkEvery.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    @Override
-    protected void wake() {
-        stop.countDown();
+    protected void round() {
+        runOnce();
     }
 
     /** For the start-up log line. */
