@@ -105,14 +105,11 @@ final class RunCommand implements Callable<Integer> {
             if (configured.isPresent()) {
                 target = configured.get();
             } else {
-                Optional<DatabaseSettings> running = EmbeddedDatabase.findRunning(database.dataDir());
-                if (running.isPresent()) {
-                    target = running.get().withSchema(database.schema());
-                    log.info("Using the embedded PostgreSQL that another runner started in {}",
-                            database.dataDir().toAbsolutePath().normalize());
-                } else {
-                    embedded = EmbeddedDatabase.start(database.dataDir());
-                    target = embedded.settings(database.schema());
+                EmbeddedDatabase[] startedHere = new EmbeddedDatabase[1];
+                target = EmbeddedDatabase.findOrStart(database.dataDir(), e -> startedHere[0] = e)
+                        .withSchema(database.schema());
+                embedded = startedHere[0];
+                if (embedded != null) {
                     log.info("No database configured: started an embedded PostgreSQL in {} ({}). To share one queue "
                             + "between runners on several machines, set BACKTICK_DATABASE_URL=jdbc:postgresql://HOST:5432/DB",
                             embedded.dataDir(), target.describe());

@@ -80,6 +80,35 @@ public final class EmbeddedDatabase implements AutoCloseable {
         return embedded;
     }
 
+    /**
+     * The embedded database of {@code dataDir}: the one a runner started from there serves, or a
+     * new one this call starts (then {@code started} receives it, to be closed by the caller).
+     * Runners started from one directory at the same moment take turns on a file lock, so only
+     * the first starts the server and the others use it.
+     */
+    public static DatabaseSettings findOrStart(Path dataDir, java.util.function.Consumer<EmbeddedDatabase> started) {
+        Path dir = dataDir.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new ConfigException("cannot create the data directory " + dir + ": " + e.getMessage());
+        }
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(dir.resolve("start.lock"),
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock lock = channel.lock()) {
+            Optional<DatabaseSettings> running = findRunning(dir);
+            if (running.isPresent()) {
+                log.info("Using the embedded PostgreSQL that another runner started in {}", dir);
+                return running.get();
+            }
+            EmbeddedDatabase embedded = start(dir);
+            started.accept(embedded);
+            return embedded.settings(QueueSchema.DEFAULT);
+        } catch (IOException e) {
+            throw new EmbeddedDatabaseException("cannot lock the data directory " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The embedded database a runner started from {@code dataDir} serves, if one answers now. */
     public static Optional<DatabaseSettings> findRunning(Path dataDir) {
         Path marker = dataDir.toAbsolutePath().normalize().resolve(MARKER);
