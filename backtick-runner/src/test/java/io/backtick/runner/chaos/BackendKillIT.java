@@ -54,9 +54,9 @@ class BackendKillIT {
             // One "back" line for each "lost" line, each outage logged once (not once per failed call).
             for (RunnerProcess runner : runners) {
                 await("runner pid " + runner.pid() + " sees the database back").atMost(Duration.ofSeconds(30)).untilAsserted(() ->
-                        assertThat(PostgresRestartIT.count(runner.output(), "Database is back"))
-                                .isEqualTo(PostgresRestartIT.count(runner.output(), "Lost the database")));
-                assertThat(PostgresRestartIT.count(runner.output(), "Lost the database")).isBetween(1, rounds);
+                        assertThat(ChaosRun.lines(runner.output(), "Database is back"))
+                                .isEqualTo(ChaosRun.lines(runner.output(), "Lost the database")));
+                assertThat(ChaosRun.lines(runner.output(), "Lost the database")).isBetween(1, rounds);
             }
         }
     }

@@ -274,6 +274,15 @@ final class ChaosRun implements AutoCloseable {
         }
     }
 
+    /** How many times {@code text} occurs in a runner's {@code output}. */
+    static int lines(String output, String text) {
+        int n = 0;
+        for (int i = output.indexOf(text); i >= 0; i = output.indexOf(text, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
     @Override
     public void close() {
         synchronized (processes) {

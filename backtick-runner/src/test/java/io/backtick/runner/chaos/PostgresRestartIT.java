@@ -47,7 +47,7 @@ class PostgresRestartIT {
                 int restart = i;
                 for (RunnerProcess runner : runners) {
                     await("runner pid " + runner.pid() + " sees the database back").atMost(Duration.ofSeconds(60))
-                            .until(() -> count(runner.output(), "Database is back") >= restart);
+                            .until(() -> ChaosRun.lines(runner.output(), "Database is back") >= restart);
                 }
             }
             assertThat(run.completed()).as("restarted mid-run").isLessThan(jobs);
@@ -57,20 +57,12 @@ class PostgresRestartIT {
             assertThat(report.ranMoreThanOnce()).as("jobs run more than once").isZero();
             for (RunnerProcess runner : runners) {
                 assertThat(runner.isAlive()).isTrue();
-                assertThat(count(runner.output(), "Lost the database")).as("'lost' lines of runner pid %d", runner.pid())
+                assertThat(ChaosRun.lines(runner.output(), "Lost the database")).as("'lost' lines of runner pid %d", runner.pid())
                         .isEqualTo(restarts);
-                assertThat(count(runner.output(), "Database is back")).as("'back' lines of runner pid %d", runner.pid())
+                assertThat(ChaosRun.lines(runner.output(), "Database is back")).as("'back' lines of runner pid %d", runner.pid())
                         .isEqualTo(restarts);
             }
             assertThat(runners.stream().map(RunnerProcess::pid).toList()).isEqualTo(pids);
         }
-    }
-
-    static int count(String output, String text) {
-        int n = 0;
-        for (int i = output.indexOf(text); i >= 0; i = output.indexOf(text, i + 1)) {
-            n++;
-        }
-        return n;
     }
 }
