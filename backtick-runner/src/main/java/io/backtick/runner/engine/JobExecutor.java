@@ -46,6 +46,7 @@ public final class JobExecutor implements Service {
     private final int threads;
     private final RunnerMetrics metrics;
     private final Map<Long, RunningJob> running = new ConcurrentHashMap<>();
+    private final Map<String, Logger> workerLoggers = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger lostThreads = new java.util.concurrent.atomic.AtomicInteger();
     /** How long a timed-out job has, after its interrupt, to return before its thread is given up. */
     static final Duration ABANDON_AFTER = Duration.ofSeconds(5);
@@ -371,7 +372,8 @@ public final class JobExecutor implements Service {
         }
 
         JobContext context(WorkerDefinition worker) {
-            Logger logger = LoggerFactory.getLogger("backtick.worker." + worker.name());
+            Logger logger = workerLoggers.computeIfAbsent(worker.name(),
+                    name -> LoggerFactory.getLogger("backtick.worker." + name));
             return new JobContext() {
                 @Override
                 public long jobId() {
