@@ -26,12 +26,10 @@ class BackendKillIT {
     void runnersWhoseConnectionsAreAllTerminatedReconnectAndLoseNothing() throws Exception {
         assumeTrue(ThrowawayPostgres.available(), "no PostgreSQL binaries in " + ThrowawayPostgres.BIN);
         int rounds = ChaosRun.scale(2, 6);
-        int jobs = ChaosRun.scale(3_000, 12_000);
+        int jobs = ChaosRun.scale(1_500, 12_000);
         try (ThrowawayPostgres postgres = ThrowawayPostgres.start("max_connections=100");
              ChaosRun run = ChaosRun.on(postgres, "backend_kill", dir)) {
-            List<RunnerProcess> runners = List.of(
-                    run.startRunner("terminated-1", "--threads", "8"),
-                    run.startRunner("terminated-2", "--threads", "8"));
+            List<RunnerProcess> runners = run.startRunners(2, "terminated", "--threads", "8");
             run.enqueue(jobs, 10, false);
 
             long terminated = 0;

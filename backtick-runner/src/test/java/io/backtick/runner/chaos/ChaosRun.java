@@ -112,11 +112,30 @@ final class ChaosRun implements AutoCloseable {
 
     /** Starts {@code backtick run} as runner {@code id} with {@code args} and waits until it has started. */
     RunnerProcess startRunner(String id, String... args) {
+        RunnerProcess runner = launch(id, args);
+        runner.awaitLine("started", Duration.ofSeconds(90));
+        return runner;
+    }
+
+    /**
+     * Starts runners {@code prefix-1} to {@code prefix-n}, all at once (a JVM takes seconds to start
+     * on a busy machine), and waits until every one has started.
+     */
+    List<RunnerProcess> startRunners(int n, String prefix, String... args) {
+        List<RunnerProcess> runners = new ArrayList<>();
+        for (int i = 1; i <= n; i++) {
+            runners.add(launch(prefix + "-" + i, args));
+        }
+        runners.forEach(r -> r.awaitLine("started", Duration.ofSeconds(90)));
+        return runners;
+    }
+
+    /** Starts {@code backtick run} as runner {@code id} with {@code args}, without waiting for it. */
+    RunnerProcess launch(String id, String... args) {
         List<String> command = new ArrayList<>(List.of("run", "--plugins", plugins.toString(), "--poll-interval", "200ms"));
         command.addAll(List.of(args));
         RunnerProcess runner = cli.withEnv("BACKTICK_RUNNER_ID", id).start(command.toArray(String[]::new));
         processes.add(runner);
-        runner.awaitLine("started", Duration.ofSeconds(90));
         return runner;
     }
 

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.backtick.runner.testsupport.RunnerProcess;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,19 +22,16 @@ class CrashRecoveryIT {
 
     @Test
     void aRunnerKilledMidRunLosesNoJobAndOnlyItsJobsRunTwice() throws Exception {
-        int jobs = ChaosRun.scale(3_000, 20_000);
+        int jobs = ChaosRun.scale(2_000, 20_000);
         try (ChaosRun run = ChaosRun.onSharedServer("crash_recovery", dir)) {
-            List<RunnerProcess> runners = new ArrayList<>();
-            for (int i = 0; i < 3; i++) {
-                runners.add(run.startRunner("crash-" + i, "--threads", "8"));
-            }
+            List<RunnerProcess> runners = run.startRunners(3, "crash", "--threads", "8");
             run.enqueue(jobs, 5, false);
 
             run.awaitExecutions(jobs / 3, Duration.ofSeconds(120));
             await("the victim holds running jobs").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
-                    .until(() -> run.runningOn("crash-1") > 0);
+                    .until(() -> run.runningOn("crash-2") > 0);
             run.kill(runners.get(1));
-            long heldWhenKilled = run.runningOn("crash-1");
+            long heldWhenKilled = run.runningOn("crash-2");
             long completedWhenKilled = run.completed();
 
             run.awaitAllFinished(jobs, Duration.ofSeconds(300));

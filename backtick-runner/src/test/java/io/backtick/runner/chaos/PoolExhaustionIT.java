@@ -26,9 +26,7 @@ class PoolExhaustionIT {
         int jobs = ChaosRun.scale(240, 1_200);
         try (ChaosRun run = ChaosRun.onSharedServer("pool_exhaustion", dir)) {
             run.withRunnerEnv("CHAOS_POOL", "3");
-            List<RunnerProcess> runners = List.of(
-                    run.startRunner("pool-1", "--threads", "24"),
-                    run.startRunner("pool-2", "--threads", "24"));
+            List<RunnerProcess> runners = run.startRunners(2, "pool", "--threads", "24");
             run.enqueue(jobs, 200, true);
 
             // 6 connections, 200 ms each: the work alone takes jobs / 30 seconds.

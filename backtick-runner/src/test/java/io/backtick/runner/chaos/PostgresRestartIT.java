@@ -28,12 +28,10 @@ class PostgresRestartIT {
     void runnersRideOutADatabaseRestartWithoutRestartingOrRunningAJobTwice() throws Exception {
         assumeTrue(ThrowawayPostgres.available(), "no PostgreSQL binaries in " + ThrowawayPostgres.BIN);
         int restarts = ChaosRun.scale(1, 4);
-        int jobs = ChaosRun.scale(3_000, 12_000);
+        int jobs = ChaosRun.scale(1_500, 12_000);
         try (ThrowawayPostgres postgres = ThrowawayPostgres.start("max_connections=100");
              ChaosRun run = ChaosRun.on(postgres, "postgres_restart", dir)) {
-            List<RunnerProcess> runners = List.of(
-                    run.startRunner("restart-1", "--threads", "8"),
-                    run.startRunner("restart-2", "--threads", "8"));
+            List<RunnerProcess> runners = run.startRunners(2, "restart", "--threads", "8");
             List<Long> pids = runners.stream().map(RunnerProcess::pid).toList();
             run.enqueue(jobs, 10, false);
 

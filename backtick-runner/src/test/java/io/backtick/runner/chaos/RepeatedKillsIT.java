@@ -28,14 +28,11 @@ class RepeatedKillsIT {
     @Test
     void runnersKilledAndRestartedAgainAndAgainLoseNoJob() throws Exception {
         int rounds = ChaosRun.scale(3, 10);
-        int perRound = 1_500;
+        int perRound = 800;
         int jobs = rounds * perRound;
         Random random = new Random(4);
         try (ChaosRun run = ChaosRun.onSharedServer("repeated_kills", dir)) {
-            List<RunnerProcess> runners = new ArrayList<>();
-            for (int i = 0; i < 3; i++) {
-                runners.add(run.startRunner("kills-" + i, "--threads", "8"));
-            }
+            List<RunnerProcess> runners = new ArrayList<>(run.startRunners(3, "kills", "--threads", "8"));
             long heldByVictims = 0;
             for (int round = 0; round < rounds; round++) {
                 // Each round brings its own jobs, so the kill lands mid-run however long the previous restart took.
@@ -43,13 +40,15 @@ class RepeatedKillsIT {
                 // Pacing: the kill comes once a third of this round's jobs have been seen running.
                 run.awaitExecutions((long) round * perRound + perRound / 3, Duration.ofSeconds(120));
                 int victim = random.nextInt(runners.size());
-                String id = "kills-" + victim;
+                String id = "kills-" + (victim + 1);
                 await(id + " holds running jobs").atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(10))
                         .until(() -> run.runningOn(id) > 0);
                 run.kill(runners.get(victim));
                 long held = run.runningOn(id);
                 heldByVictims += held;
-                runners.set(victim, run.startRunner(id, "--threads", "8"));
+                // Not waiting for it to start: the others go on meanwhile, and the next victim may be
+                // this one (then the wait for it to hold running jobs waits for its start too).
+                runners.set(victim, run.launch(id, "--threads", "8"));
                 System.out.printf("chaos repeated_kills: round %d killed %s holding %d running jobs, restarted it with the same id%n",
                         round + 1, id, held);
             }

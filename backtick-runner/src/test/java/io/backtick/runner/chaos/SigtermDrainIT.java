@@ -25,9 +25,9 @@ class SigtermDrainIT {
         int quick = threads / 2;
         int slow = threads - quick;
         try (ChaosRun run = ChaosRun.onSharedServer("sigterm_drain", dir)) {
-            RunnerProcess first = run.startRunner("drain-1", "--threads", String.valueOf(threads), "--shutdown-grace", "3s");
-            run.enqueue(quick, 1_000, false);
-            run.enqueue(slow, 8_000, false);
+            RunnerProcess first = run.startRunner("drain-1", "--threads", String.valueOf(threads), "--shutdown-grace", "2s");
+            run.enqueue(quick, 500, false);
+            run.enqueue(slow, 6_000, false);
             // Every job is running: each has recorded its execution.
             run.awaitExecutions(threads, Duration.ofSeconds(60));
 

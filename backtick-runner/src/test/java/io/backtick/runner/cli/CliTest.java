@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CliTest {
 
     private static final String PASSWORD = "s3cret-pw";
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAPPER = new com.fasterxml.jackson.databind.ObjectMapper();
 
     static DatabaseSettings settings;
 
@@ -73,7 +74,12 @@ class CliTest {
 
     /** {@code enqueue} against the test schema, followed by {@code rest}. */
     private static Result enqueue(String... rest) throws IOException {
-        List<String> args = new ArrayList<>(List.of("enqueue"));
+        return againstTestSchema(List.of("enqueue"), rest);
+    }
+
+    /** {@code command} (one or more words) with the test schema's database options, then {@code rest}. */
+    private static Result againstTestSchema(List<String> command, String... rest) throws IOException {
+        List<String> args = new ArrayList<>(command);
         args.addAll(databaseArgs(settings, files));
         args.addAll(List.of(rest));
         return run(args.toArray(String[]::new));
@@ -92,6 +98,19 @@ class CliTest {
             args.addAll(List.of("--config", config.toString()));
         }
         return args;
+    }
+
+    private static long enqueuedId(Result result) {
+        assertThat(result.exit()).as(result.err()).isEqualTo(0);
+        Matcher printed = Pattern.compile("enqueued job (\\d+)\\R?").matcher(result.out());
+        assertThat(printed.matches()).as("stdout: %s", result.out()).isTrue();
+        return Long.parseLong(printed.group(1));
+    }
+
+    /** The value after {@code label} in the output of {@code jobs show}. */
+    private static String shown(Result show, String label) {
+        return show.out().lines().filter(l -> l.startsWith(label + ":")).findFirst().orElseThrow()
+                .substring(label.length() + 1).stripLeading();
     }
 
     private static List<JobView> jobsOf(String worker) {
@@ -154,18 +173,59 @@ class CliTest {
 
     @Test
     void enqueuePrintsTheIdOfTheJobItStored() throws IOException {
-        Result result = enqueue("cli-sum", "3", "4");
+        long id = enqueuedId(enqueue("cli-sum", "3", "4"));
 
-        assertThat(result.exit()).as(result.err()).isEqualTo(0);
-        Matcher printed = Pattern.compile("enqueued job (\\d+)\\R?").matcher(result.out());
-        assertThat(printed.matches()).as("stdout: %s", result.out()).isTrue();
-        long id = Long.parseLong(printed.group(1));
         try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
             JobView job = db.jobs().find(id).orElseThrow();
             assertThat(job.worker()).isEqualTo("cli-sum");
             assertThat(job.argsJson()).isEqualTo("[3, 4]");
             assertThat(job.state()).isEqualTo(JobState.AVAILABLE);
         }
+    }
+
+    @Test
+    void namesAndArgumentsWithSqlAndShellCharactersAreStoredAndShownVerbatim() throws IOException {
+        String worker = "evil'; drop table jobs; -- $(rm -rf /) `id` \"q\" |&;<>*?\\";
+        String text = "'); delete from jobs where ('1'='1 $HOME `reboot` && rm -rf / ; \\\" \u00e9 \ud83d\ude00";
+        String args = MAPPER.writeValueAsString(List.of(text, java.util.Map.of("$where", "1 or 1=1; --", "k'\"", "%s%n")));
+
+        long id = enqueuedId(enqueue("--json", args, worker));
+
+        Result show = againstTestSchema(List.of("jobs", "show"), String.valueOf(id));
+        assertThat(show.exit()).as(show.err()).isEqualTo(0);
+        assertThat(shown(show, "worker")).isEqualTo(worker);
+        assertThat(MAPPER.readTree(shown(show, "args"))).isEqualTo(MAPPER.readTree(args));
+        try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
+            assertThat(db.jobs().find(id).orElseThrow().worker()).isEqualTo(worker);
+            assertThat(db.dsl().fetchOne("select to_regclass('jobs')").get(0)).as("the jobs table").isNotNull();
+        }
+        Result list = againstTestSchema(List.of("jobs"), "--worker", worker);
+        assertThat(list.exit()).as(list.err()).isEqualTo(0);
+        assertThat(list.out()).contains(String.valueOf(id));
+    }
+
+    @Test
+    void aJobForAWorkerNoRunnerServesIsAcceptedAndListedAsWaitingForOne() throws IOException {
+        long id = enqueuedId(enqueue("cli-nobody-serves-this", "1"));
+
+        Result list = againstTestSchema(List.of("jobs"));
+
+        assertThat(list.exit()).as(list.err()).isEqualTo(0);
+        assertThat(list.out().lines()).anySatisfy(line -> assertThat(line)
+                .startsWith("waiting for a worker no live runner serves: ").contains("cli-nobody-serves-this (1)"));
+        assertThat(jobsOf("cli-nobody-serves-this")).extracting(JobView::id, JobView::state)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(id, JobState.AVAILABLE));
+    }
+
+    @Test
+    void argumentsOfSeveralMegabytesAreEnqueuedAndShownWhole() throws IOException {
+        String big = "y".repeat(4 * 1024 * 1024);
+
+        long id = enqueuedId(enqueue("--json", "[\"" + big + "\"]", "cli-big"));
+
+        Result show = againstTestSchema(List.of("jobs", "show"), String.valueOf(id));
+        assertThat(show.exit()).as(show.err()).isEqualTo(0);
+        assertThat(shown(show, "args")).isEqualTo("[\"" + big + "\"]");
     }
 
     @Test
