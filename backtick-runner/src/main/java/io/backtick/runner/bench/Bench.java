@@ -174,7 +174,7 @@ public final class Bench {
             for (int i = 0; i < enqueuers; i++) {
                 loops.add(pool.submit(() -> {
                     // Open loop: job seq is due at start + seq / rate, whether or not earlier ones were quick.
-                    for (long seq = next.getAndIncrement(); seq < total && !cleanup.started(); seq = next.getAndIncrement()) {
+                    for (long seq = next.getAndIncrement(); seq < total && !cleanup.stopRequested(); seq = next.getAndIncrement()) {
                         long wait = start + (long) (seq * intervalNanos) - System.nanoTime();
                         if (wait > 0) {
                             LockSupport.parkNanos(wait);
@@ -235,7 +235,7 @@ public final class Bench {
     }
 
     private void abortIfCleaningUp() {
-        if (cleanup.started()) {
+        if (cleanup.stopRequested()) {
             throw new BenchInterruptedException();
         }
     }

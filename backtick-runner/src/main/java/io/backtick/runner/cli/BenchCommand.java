@@ -34,6 +34,8 @@ final class BenchCommand implements Callable<Integer> {
 
     static final String DEFAULT_SCHEMA = "backtick_bench";
     static final int EXIT_INTERRUPTED = 130;
+    /** How long Ctrl-C waits for the bench to stop between two steps before cleaning up under it. */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(10);
 
     @Spec
     CommandSpec spec;
@@ -82,6 +84,14 @@ final class BenchCommand implements Callable<Integer> {
         java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
         Thread hook = new Thread(() -> {
             interrupted.set(true);
+            cleanup.requestStop();
+            try {
+                if (cleanup.awaitDone(STOP_WAIT)) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             cleanup.run();
         }, "backtick-bench-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
