@@ -111,6 +111,8 @@ public final class Runner implements Service {
         started = true;
         database.jobs().registerWorkers(workers.all().stream().map(WorkerDefinition::defaults).toList());
         heartbeat.register();
+        // Before claiming: jobs still held under this id belong to an earlier process that died.
+        maintenance.handBackFromEarlierStart();
         if (!schedules.isEmpty()) {
             Instant now = database.schedules().now();
             database.schedules().declare(schedules.stream()

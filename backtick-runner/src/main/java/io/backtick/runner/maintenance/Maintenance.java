@@ -108,6 +108,19 @@ public final class Maintenance extends PeriodicLoop {
         return total;
     }
 
+    /**
+     * Hands back the jobs an earlier process with this runner's id still holds (it died and this
+     * one took its id); called once as the runner starts, before it claims anything.
+     */
+    public int handBackFromEarlierStart() {
+        int n = queue.handBackFromEarlierStart(runnerId);
+        if (n > 0) {
+            log.warn("Handed back {} job(s) that an earlier process with runner id {} held when it was lost; they run again",
+                    n, runnerId);
+        }
+        return n;
+    }
+
     /** Prunes old finished jobs now, in bounded batches. */
     public int prune() {
         int total = 0;

@@ -49,27 +49,54 @@ public final class MaintenanceQueue {
      * long it runs. Locks at most {@code limit} jobs, skipping any locked elsewhere.
      */
     public int rescueLost(Duration expiry, int limit) {
-        return dsl.execute("""
-                with lost as (
-                    select j.id from jobs j
-                    where j.state = 'running'
-                      and j.attempted_at < now() - ? * interval '1 millisecond'
-                      and not exists (select 1 from runners r
-                                      where r.id = j.runner_id and r.heartbeat_at > now() - ? * interval '1 millisecond')
-                    limit ?
-                    for update of j skip locked
+        return putBack("""
+                select j.id from jobs j
+                where j.state = 'running'
+                  and j.attempted_at < now() - ? * interval '1 millisecond'
+                  and not exists (select 1 from runners r
+                                  where r.id = j.runner_id and r.heartbeat_at > now() - ? * interval '1 millisecond')
+                limit ?
+                for update of j skip locked
+                """, "'RunnerLost'", "'runner ' || coalesce(j.runner_id, '?') || ' stopped heartbeating while it ran this job'",
+                expiry.toMillis(), expiry.toMillis(), limit);
+    }
+
+    /**
+     * Puts back the running jobs held by {@code runnerId}, the same way as {@link #rescueLost}. A
+     * runner calls this as it starts, before it claims anything: whatever still runs under its id
+     * was held by an earlier process with that id that died (kill -9, a crash, a lost machine), and
+     * whose heartbeat the new process has just made look fresh again, so the rescuer would never
+     * take those jobs back. Waits for rows locked elsewhere rather than skipping them.
+     */
+    public int handBackFromEarlierStart(String runnerId) {
+        return putBack("""
+                select j.id from jobs j
+                where j.state = 'running' and j.runner_id = ?
+                for update of j
+                """, "'RunnerRestarted'",
+                "'runner ' || j.runner_id || ' was restarted while it ran this job: its earlier process was lost'",
+                runnerId);
+    }
+
+    /**
+     * The failed attempt of every job {@code lostJobs} selects (and locks): available again at once
+     * with a "lost" error of class {@code errorClass} and message {@code message} (SQL expressions
+     * over {@code j}), or discarded when it was the last attempt.
+     */
+    private int putBack(String lostJobs, String errorClass, String message, Object... bindings) {
+        return dsl.execute("with lost as (" + lostJobs + """
                 )
                 update jobs j set
                     state = (case when j.attempt >= j.max_attempts then 'discarded' else 'available' end)::job_state,
                     finalized_at = case when j.attempt >= j.max_attempts then now() end,
                     run_at = now(),
                     errors = j.errors || jsonb_build_array(jsonb_build_object(
-                        'attempt', j.attempt, 'at', now(), 'kind', 'lost', 'class', 'RunnerLost',
-                        'message', 'runner ' || coalesce(j.runner_id, '?') || ' stopped heartbeating while it ran this job',
-                        'stacktrace', null))
+                        'attempt', j.attempt, 'at', now(), 'kind', 'lost', 'class', """ + errorClass + """
+                , 'message', """ + message + """
+                , 'stacktrace', null))
                 from lost
                 where j.id = lost.id and j.state = 'running'
-                """, expiry.toMillis(), expiry.toMillis(), limit);
+                """, bindings);
     }
 
     /** Deletes up to {@code limit} jobs that reached {@code states} more than {@code age} ago. */

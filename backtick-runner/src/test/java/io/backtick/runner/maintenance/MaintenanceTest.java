@@ -80,6 +80,39 @@ class MaintenanceTest {
     }
 
     @Test
+    void aRunnerRestartedWithTheSameIdHandsBackWhatItsEarlierProcessHeld() throws InterruptedException {
+        // The earlier process was killed; the new one heartbeats under the same id, so the rescuer
+        // sees a live runner and would leave these jobs running forever.
+        db.runners().register(new RunnerRegistry.RunnerInfo("same", "h", 1, "dev", List.of("w")));
+        long held = running("same", Duration.ofSeconds(2), 1, 16);
+        long lastChance = running("same", Duration.ofSeconds(2), 2, 2);
+        long other = running("other", Duration.ofSeconds(2), 1, 16);
+        db.runners().register(new RunnerRegistry.RunnerInfo("other", "h", 2, "dev", List.of("w")));
+        assertThat(maintenance("me").rescue()).isZero();
+
+        CountDownLatch ran = new CountDownLatch(1);
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("w", Void.class, (args, job) -> ran.countDown());
+        Runner restarted = new Runner(RunnerSettings.defaults("same").withThreads(2)
+                .withPollInterval(Duration.ofMillis(50)), db, workers);
+        restarted.start();
+        try {
+            assertThat(ran.await(20, TimeUnit.SECONDS)).isTrue();
+            await().atMost(Duration.ofSeconds(20)).until(() -> db.jobs().find(held).orElseThrow().state() == JobState.COMPLETED);
+        } finally {
+            restarted.stop();
+        }
+        JobView rerun = db.jobs().find(held).orElseThrow();
+        assertThat(rerun.attempt()).isEqualTo(2);
+        assertThat(rerun.errorsJson()).contains("\"kind\": \"lost\"").contains("\"attempt\": 1")
+                .contains("runner same was restarted while it ran this job");
+        JobView discarded = db.jobs().find(lastChance).orElseThrow();
+        assertThat(discarded.state()).isEqualTo(JobState.DISCARDED);
+        assertThat(discarded.errorsJson()).contains("RunnerRestarted");
+        assertThat(db.jobs().find(other).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+    }
+
+    @Test
     void aTaskTakesOneTurnPerIntervalWhoeverAsks() {
         assertThat(queue.takeTurn("t", Duration.ofMinutes(1), "a")).isTrue();
         assertThat(queue.takeTurn("t", Duration.ofMinutes(1), "b")).isFalse();
