@@ -14,8 +14,10 @@ import java.util.Objects;
  * @param rate     continuous: jobs enqueued per second
  * @param duration continuous: how long jobs are enqueued
  * @param keep     leave the schema in place at the end, for inspection
+ * @param analyze  burn-down: refresh the planner's statistics after the enqueue, before timing the runner
  */
-public record BenchOptions(Mode mode, int jobs, int backlog, int threads, double rate, Duration duration, boolean keep) {
+public record BenchOptions(Mode mode, int jobs, int backlog, int threads, double rate, Duration duration, boolean keep,
+                           boolean analyze) {
 
     /** Jobs one continuous run may time: two arrays of this many longs stay well inside the launcher's heap. */
     public static final int MAX_CONTINUOUS_JOBS = 2_000_000;

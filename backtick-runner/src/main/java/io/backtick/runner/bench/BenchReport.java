@@ -62,6 +62,7 @@ public record BenchReport(BenchOptions options, Phase enqueue, Phase process, lo
         if (options.mode() == BenchOptions.Mode.BURN_DOWN) {
             map.put("jobs", options.jobs());
             map.put("backlog", options.backlog());
+            map.put("analyzed", options.analyze());
         } else {
             map.put("rate", options.rate());
             map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
@@ -100,7 +101,8 @@ public record BenchReport(BenchOptions options, Phase enqueue, Phase process, lo
             text.append(String.format(Locale.ROOT, "burn-down of %,d jobs%s, %d threads, PostgreSQL %s at %s%n",
                     options.jobs(), options.backlog() > 0 ? String.format(Locale.ROOT, " above a backlog of %,d", options.backlog()) : "",
                     options.threads(), environment.postgres(), environment.database()));
-            text.append(line("enqueue", enqueue, "bulk, " + Bench.BULK_BATCH + " per transaction"));
+            text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s",
+                    Bench.BULK_BATCH, options.analyze() ? "; then ANALYZE, untimed" : "")));
         } else {
             text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s, %d threads, PostgreSQL %s at %s%n",
                     options.rate(), options.duration().toNanos() / 1e9, options.threads(), environment.postgres(),

@@ -34,6 +34,8 @@ final class BenchCommand implements Callable<Integer> {
 
     static final String DEFAULT_SCHEMA = "backtick_bench";
     static final int EXIT_INTERRUPTED = 130;
+    /** How long Ctrl-C waits for the bench to stop between two steps before cleaning up under it. */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(10);
 
     @Spec
     CommandSpec spec;
@@ -65,6 +67,12 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the figures as one JSON object on stdout (no progress line unless on a terminal).")
     boolean json;
 
+    @Option(names = "--no-analyze",
+            description = "Burn-down: do not ANALYZE the jobs table between enqueue and processing; the runner's "
+                    + "statements are then planned on whatever statistics autovacuum has gathered (by default the "
+                    + "bench analyzes, as autovacuum would within a minute, so runs compare).")
+    boolean noAnalyze;
+
     @Option(names = "--keep", description = "Leave the bench schema in place at the end, for inspection.")
     boolean keep;
 
@@ -82,6 +90,14 @@ final class BenchCommand implements Callable<Integer> {
         java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
         Thread hook = new Thread(() -> {
             interrupted.set(true);
+            cleanup.requestStop();
+            try {
+                if (cleanup.awaitDone(STOP_WAIT)) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             cleanup.run();
         }, "backtick-bench-cleanup");
         Runtime.getRuntime().addShutdownHook(hook);
@@ -125,7 +141,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         return new BenchOptions(continuous ? BenchOptions.Mode.CONTINUOUS : BenchOptions.Mode.BURN_DOWN,
                 jobs != null ? jobs : 100_000, backlog, threads, rate != null ? rate : 1_000,
-                duration != null ? duration : Duration.ofSeconds(10), keep);
+                duration != null ? duration : Duration.ofSeconds(10), keep, !noAnalyze);
     }
 
     /**
