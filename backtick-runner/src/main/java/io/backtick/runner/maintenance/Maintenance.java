@@ -21,7 +21,10 @@ import org.slf4j.LoggerFactory;
  *       that has reached the database steadily for a heartbeat expiry;</li>
  *   <li>prune, every minute: completed jobs older than the retention, discarded and cancelled ones
  *       older than theirs, deleted in bounded batches;</li>
- *   <li>absent workers, every minute: logs jobs waiting for a worker no live runner serves.</li>
+ *   <li>absent workers, every minute: logs jobs waiting for a worker no live runner serves;</li>
+ *   <li>vacuum, every 30 s, only where autovacuum does not tend the jobs table (it is off on the
+ *       server or for the table): vacuums it once dead rows pass 1% of the live ones, so claims do
+ *       not slow down as dead index entries pile up.</li>
  * </ul>
  * Rescue, prune and the report run once per interval across all runners: the runner that takes the
  * task's turn in the database runs it.
@@ -32,6 +35,9 @@ public final class Maintenance extends PeriodicLoop {
     static final Duration RESCUE_EVERY = Duration.ofSeconds(10);
     static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
     static final Duration REPORT_EVERY = Duration.ofMinutes(1);
+    static final Duration VACUUM_EVERY = Duration.ofSeconds(30);
+    /** Fewer dead rows than this are never worth a vacuum of our own. */
+    static final long VACUUM_MIN_DEAD = 10_000;
     private static final int BATCH = 1_000;
     private static final int MAX_PRUNE_BATCHES = 50;
 
@@ -42,6 +48,7 @@ public final class Maintenance extends PeriodicLoop {
     private final Duration retainCompleted;
     private final Duration retainDiscarded;
     private final Map<String, Long> nextAsk = new java.util.concurrent.ConcurrentHashMap<>();
+    private boolean toldAutovacuumOff;
 
     /** What one round did. */
     public record Round(int cancelRequests, int rescued, int pruned) {
@@ -74,6 +81,9 @@ public final class Maintenance extends PeriodicLoop {
         }
         if (mayBeDue("report-absent-workers", REPORT_EVERY) && queue.takeTurn("report-absent-workers", REPORT_EVERY, runnerId)) {
             reportAbsentWorkers();
+        }
+        if (mayBeDue("vacuum", VACUUM_EVERY) && queue.takeTurn("vacuum", VACUUM_EVERY, runnerId)) {
+            vacuumIfNeglected();
         }
         return new Round(told, rescued, pruned);
     }
@@ -137,6 +147,31 @@ public final class Maintenance extends PeriodicLoop {
         }
         queue.recordResult("prune", "pruned " + total);
         return total;
+    }
+
+    /**
+     * Vacuums the jobs table if autovacuum does not tend it and dead rows have piled up. Returns
+     * the dead rows it found when it vacuumed, else 0.
+     */
+    public long vacuumIfNeglected() {
+        MaintenanceQueue.TableHealth table = queue.jobsTableHealth();
+        if (table.autovacuum()) {
+            return 0;
+        }
+        if (!toldAutovacuumOff) {
+            toldAutovacuumOff = true;
+            log.warn("Autovacuum is off for the jobs table (server setting 'autovacuum' or the table's "
+                    + "'autovacuum_enabled'): Backtick vacuums it itself when dead rows pass 1% of the live ones");
+        }
+        if (table.dead() < Math.max(VACUUM_MIN_DEAD, table.live() / 100)) {
+            return 0;
+        }
+        long started = System.nanoTime();
+        queue.vacuumJobs();
+        long millis = (System.nanoTime() - started) / 1_000_000;
+        log.info("Vacuumed the jobs table ({} dead rows, {} live) in {} ms", table.dead(), table.live(), millis);
+        queue.recordResult("vacuum", "vacuumed " + table.dead() + " dead rows in " + millis + " ms");
+        return table.dead();
     }
 
     private void reportAbsentWorkers() {

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jooq.DSLContext;
+import org.jooq.Record3;
 import org.jooq.impl.DSL;
 
 /** The statements of the housekeeping tasks: claiming a task's turn, rescuing, pruning, cancelling. */
@@ -96,6 +97,27 @@ public final class MaintenanceQueue {
                 , 'stacktrace', null))
                 where j.id = any(array(select id from lost)) and j.state = 'running'
                 """, bindings);
+    }
+
+    /** The jobs table's live and dead rows as PostgreSQL's statistics count them, and whether autovacuum tends it. */
+    public record TableHealth(long live, long dead, boolean autovacuum) {
+    }
+
+    public TableHealth jobsTableHealth() {
+        Record3<Long, Long, Boolean> r = dsl.fetchSingle(DSL.resultQuery("""
+                select coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0),
+                       current_setting('autovacuum')::boolean
+                           and coalesce((select o.option_value::boolean from pg_options_to_table(c.reloptions) o
+                                         where o.option_name = 'autovacuum_enabled'), true)
+                from pg_class c left join pg_stat_user_tables s on s.relid = c.oid
+                where c.oid = 'jobs'::regclass
+                """).coerce(DSL.field("live", Long.class), DSL.field("dead", Long.class), DSL.field("autovacuum", Boolean.class)));
+        return new TableHealth(r.value1(), r.value2(), r.value3());
+    }
+
+    /** Vacuums (and analyzes) the jobs table: removes the dead rows every claim and completion leaves. */
+    public void vacuumJobs() {
+        dsl.execute("vacuum (analyze) jobs");
     }
 
     /** Deletes up to {@code limit} jobs that reached {@code states} more than {@code age} ago. */

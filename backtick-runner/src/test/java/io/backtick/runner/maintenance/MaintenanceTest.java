@@ -200,4 +200,22 @@ class MaintenanceTest {
 
         assertThat(queue.waitingForAbsentWorkers(Duration.ofSeconds(30))).containsExactly(java.util.Map.entry("nobody", 2L));
     }
+
+    @Test
+    void whereAutovacuumIsOffTheJobsTableIsVacuumedOnceDeadRowsPileUp() {
+        db.dsl().execute("alter table jobs set (autovacuum_enabled = false)");
+        try {
+            db.dsl().execute("insert into jobs (worker) select 'w' from generate_series(1, 20000)");
+            db.dsl().execute("update jobs set priority = 1"); // 20,000 dead rows
+            await().atMost(Duration.ofSeconds(20)).until(() -> queue.jobsTableHealth().dead() >= 20_000);
+            assertThat(queue.jobsTableHealth().autovacuum()).isFalse();
+
+            assertThat(maintenance("me").vacuumIfNeglected()).isGreaterThanOrEqualTo(20_000);
+
+            await().atMost(Duration.ofSeconds(20)).until(() -> queue.jobsTableHealth().dead() == 0);
+            assertThat(maintenance("me").vacuumIfNeglected()).as("nothing left to vacuum").isZero();
+        } finally {
+            db.dsl().execute("alter table jobs reset (autovacuum_enabled)");
+        }
+    }
 }
