@@ -77,6 +77,7 @@ class BenchCommandTest {
         JsonNode report = json(bench(schema, "--jobs", "1000", "--backlog", "2000", "--threads", "4", "--json"));
 
         assertThat(report.path("backlog").asLong()).isEqualTo(2000);
+        assertThat(report.path("backlog_enqueue").path("jobs").asLong()).isEqualTo(2000);
         assertThat(report.path("process").path("jobs").asLong()).isEqualTo(1000);
         assertThat(report.path("completed").asLong()).isEqualTo(1000);
         assertThat(schemaExists(schema)).isFalse();
