@@ -172,6 +172,15 @@ class BenchCommandTest {
         assertThat(result.errLines().get(0)).startsWith("backtick: --jobs is for burn-down mode");
     }
 
+    @Test
+    void helpSaysTheSchemaIsTheBenchsOwnAndNotFromTheEnvironment() {
+        CliTest.Result result = CliTest.run("bench", "--help");
+
+        assertThat(result.exit()).isZero();
+        assertThat(result.out()).contains("default: backtick_bench").contains("never BACKTICK_SCHEMA")
+                .doesNotContain("default: backtick)");
+    }
+
     private static boolean schemaExists(String schema) throws SQLException {
         return queryOne("select count(*) from pg_namespace where nspname = ?", schema) == 1;
     }
