@@ -49,6 +49,7 @@ public final class Bench {
     private final Progress progress;
     private final Cleanup cleanup;
     private volatile boolean dropped;
+    private BenchReport.Phase backlogPhase;
 
     public Bench(DatabaseSettings settings, BenchOptions options, Progress progress, Cleanup cleanup) {
         this.settings = settings;
@@ -97,7 +98,7 @@ public final class Bench {
             long completed = schema.completed(TIMED_PRIORITY);
             progress.close();
             cleanup.run();
-            return new BenchReport(options, enqueue, process, completed,
+            return new BenchReport(options, backlogPhase, enqueue, process, completed,
                     continuous ? latencies.summarize((int) enqueue.jobs()) : null, settings.schema(), dropped, environment);
         } finally {
             progress.close();
@@ -116,7 +117,9 @@ public final class Bench {
         if (options.backlog() > 0) {
             progress.show(() -> String.format(Locale.ROOT, "backlog: enqueued %,d of %,d jobs", enqueued.get(),
                     options.backlog()));
+            long start = System.nanoTime();
             enqueueBulk(client, options.backlog(), BenchWorker.BACKLOG_ARGS, BACKLOG_PRIORITY, enqueued);
+            backlogPhase = BenchReport.Phase.of(options.backlog(), System.nanoTime() - start);
         }
         AtomicLong timed = new AtomicLong();
         long start = System.nanoTime();
@@ -217,14 +220,18 @@ public final class Bench {
      */
     private void awaitCompleted(long count, Runner runner, BenchWorker worker, BenchSchema schema)
             throws InterruptedException {
-        long seen = -1;
+        long seenStarted = -1;
+        int seenPending = -1;
         long lastChange = System.nanoTime();
         while (true) {
             abortIfCleaningUp();
             long started = worker.timedStarted();
+            int pending = runner.pendingOutcomes();
             long now = System.nanoTime();
-            if (started != seen) {
-                seen = started;
+            // Progress is a job starting or the completer's queue moving: a slow run goes on, a stuck one stops.
+            if (started != seenStarted || pending != seenPending) {
+                seenStarted = started;
+                seenPending = pending;
                 lastChange = now;
             } else if (now - lastChange > STALL.toNanos()) {
                 throw new IllegalStateException(String.format(Locale.ROOT, started < count
@@ -232,7 +239,7 @@ public final class Bench {
                         : "the last bench jobs were not recorded completed within %d s (%,d of %,d started); giving up",
                         STALL.toSeconds(), started, count));
             }
-            if (started < count || runner.pendingOutcomes() > 0) {
+            if (started < count || pending > 0) {
                 Thread.sleep(5);
                 continue;
             }

@@ -9,11 +9,12 @@ import java.util.Map;
 /**
  * The figures of one bench run, as one JSON object ({@code --json}) or a few lines of text.
  *
+ * @param backlog   the untimed enqueue of the backlog beneath (burn-down with {@code --backlog}); else null
  * @param completed timed jobs the database holds as completed at the end
  * @param latency   continuous mode only; null in burn-down mode
  * @param dropped   whether the bench schema is gone (false with {@code --keep})
  */
-public record BenchReport(BenchOptions options, Phase enqueue, Phase process, long completed,
+public record BenchReport(BenchOptions options, Phase backlog, Phase enqueue, Phase process, long completed,
                           LatencyRecorder.Latency latency, String schema, boolean dropped, Environment environment) {
 
     /** One timed phase: how many jobs in how long. */
@@ -63,6 +64,9 @@ public record BenchReport(BenchOptions options, Phase enqueue, Phase process, lo
             map.put("jobs", options.jobs());
             map.put("backlog", options.backlog());
             map.put("analyzed", options.analyze());
+            if (backlog != null) {
+                map.put("backlog_enqueue", backlog.toMap());
+            }
         } else {
             map.put("rate", options.rate());
             map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
@@ -101,6 +105,9 @@ public record BenchReport(BenchOptions options, Phase enqueue, Phase process, lo
             text.append(String.format(Locale.ROOT, "burn-down of %,d jobs%s, %d threads, PostgreSQL %s at %s%n",
                     options.jobs(), options.backlog() > 0 ? String.format(Locale.ROOT, " above a backlog of %,d", options.backlog()) : "",
                     options.threads(), environment.postgres(), environment.database()));
+            if (backlog != null) {
+                text.append(line("backlog", backlog, "enqueued first, untimed by the figures below"));
+            }
             text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s",
                     Bench.BULK_BATCH, options.analyze() ? "; then ANALYZE, untimed" : "")));
         } else {

@@ -14,9 +14,11 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
@@ -24,12 +26,15 @@ import picocli.CommandLine.Spec;
 /** {@code backtick bench}: how fast this database and runner enqueue and run no-op jobs. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Measure throughput and latency with a built-in no-op worker and an in-process runner.",
-            "Burn-down (default): enqueue --jobs in bulk, then run them all; reports enqueue and process jobs/s.",
-            "Continuous (--rate and/or --duration): enqueue single jobs at --rate for --duration while the",
-            "runner works; reports throughput and the latency from enqueue commit to job start.",
-            "It works in a schema of its own (--schema, default backtick_bench; BACKTICK_SCHEMA is ignored),",
-            "created fresh and dropped at the end, also on Ctrl-C. It refuses any existing schema it did not",
-            "create. With no database configured, it uses the embedded PostgreSQL as 'run' does."})
+            "",
+            "Burn-down (default): enqueue --jobs in bulk, then run them all; reports enqueue and process jobs/s. "
+                    + "Continuous (--rate and/or --duration): enqueue single jobs at --rate for --duration while the "
+                    + "runner works; reports throughput and the latency from enqueue commit to job start.",
+            "",
+            "It works in a schema of its own, created fresh and dropped at the end, also on Ctrl-C, and refuses "
+                    + "any existing schema it did not create. With no database configured, it uses the embedded "
+                    + "PostgreSQL as 'run' does.",
+            ""})
 final class BenchCommand implements Callable<Integer> {
 
     static final String DEFAULT_SCHEMA = "backtick_bench";
@@ -75,6 +80,20 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--keep", description = "Leave the bench schema in place at the end, for inspection.")
     boolean keep;
+
+    /**
+     * Gives the shared --schema option the bench's own description: here it defaults to
+     * backtick_bench and is read from the command line only.
+     */
+    static void describeSchemaOption(CommandLine root) {
+        CommandSpec bench = root.getSubcommands().get("bench").getCommandSpec();
+        OptionSpec shared = bench.findOption("--schema");
+        bench.remove(shared);
+        bench.addOption(OptionSpec.builder(shared)
+                .description("The bench's own schema (default: " + DEFAULT_SCHEMA + "), created and dropped by it; "
+                        + "from this flag only, never BACKTICK_SCHEMA.")
+                .build());
+    }
 
     @Override
     public Integer call() throws InterruptedException {

@@ -77,6 +77,7 @@ public final class Main {
 
     static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new BacktickCommand());
+        BenchCommand.describeSchemaOption(cli);
         cli.setDefaultValueProvider(defaults);
         cli.setCaseInsensitiveEnumValuesAllowed(true);
         return cli;

@@ -183,11 +183,42 @@ public final class BenchSchema implements AutoCloseable {
                     return false;
                 }
             }
-            execute("drop schema if exists " + quoted(schema) + " cascade");
+            dropSchemaCancellingHolders();
             dropped = true;
             return true;
         } catch (SQLException e) {
             throw unavailable("drop the bench schema", e);
+        }
+    }
+
+    /**
+     * Drops the schema. The drop needs an exclusive lock on every table in it; a statement the
+     * runner left running when its pool was closed under it (Ctrl-C during a slow write) keeps
+     * its lock until it ends, so after a short wait the sessions holding locks in this schema,
+     * which only this bench uses, have their statements cancelled, and the drop is tried again.
+     */
+    private void dropSchemaCancellingHolders() throws SQLException {
+        execute("set lock_timeout = '5s'");
+        try {
+            for (int attempt = 1; ; attempt++) {
+                try {
+                    execute("drop schema if exists " + quoted(schema) + " cascade");
+                    return;
+                } catch (SQLException e) {
+                    if (!"55P03".equals(e.getSQLState()) || attempt == 3) {
+                        throw e;
+                    }
+                }
+                try (PreparedStatement st = connection.prepareStatement(
+                        "select pg_cancel_backend(l.pid) from pg_locks l"
+                                + " join pg_class c on c.oid = l.relation join pg_namespace n on n.oid = c.relnamespace"
+                                + " where n.nspname = ? and l.pid <> pg_backend_pid()")) {
+                    st.setString(1, schema);
+                    st.execute();
+                }
+            }
+        } finally {
+            execute("reset lock_timeout");
         }
     }
 

@@ -77,6 +77,7 @@ class BenchCommandTest {
         JsonNode report = json(bench(schema, "--jobs", "1000", "--backlog", "2000", "--threads", "4", "--json"));
 
         assertThat(report.path("backlog").asLong()).isEqualTo(2000);
+        assertThat(report.path("backlog_enqueue").path("jobs").asLong()).isEqualTo(2000);
         assertThat(report.path("process").path("jobs").asLong()).isEqualTo(1000);
         assertThat(report.path("completed").asLong()).isEqualTo(1000);
         assertThat(schemaExists(schema)).isFalse();
@@ -169,6 +170,15 @@ class BenchCommandTest {
 
         assertThat(result.exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(result.errLines().get(0)).startsWith("backtick: --jobs is for burn-down mode");
+    }
+
+    @Test
+    void helpSaysTheSchemaIsTheBenchsOwnAndNotFromTheEnvironment() {
+        CliTest.Result result = CliTest.run("bench", "--help");
+
+        assertThat(result.exit()).isZero();
+        assertThat(result.out()).contains("default: backtick_bench").contains("never BACKTICK_SCHEMA")
+                .doesNotContain("default: backtick)");
     }
 
     private static boolean schemaExists(String schema) throws SQLException {
