@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 
 /**
  * Claims jobs and hands them to the executor, in one statement per batch.
@@ -19,6 +20,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * one, so a claim takes hundreds of jobs at a time and the threads never wait for the database.
  * A prefetched job waits at most about {@link #LOOKAHEAD} before a thread takes it.
  *
+ * <p>It claims nothing while the completer holds more than two claim batches of unwritten outcomes:
+ * jobs it claimed then would sit marked running with no way to record their end.
+ *
  * <p>When a claim comes back short the queue is drained, and the producer waits for the poll
  * interval or a {@link Wakeup} (jobs inserted, jobs staged), whichever comes first.
  */
@@ -28,6 +32,8 @@ public final class Producer extends Loop {
     static final Duration LOOKAHEAD = Duration.ofMillis(100);
     /** While fewer than a quarter of the places are free, wait this long for more before claiming, so claims stay batched. */
     private static final long GATHER_MILLIS = 2;
+    /** How long to wait before looking again while the completer is behind. */
+    private static final long BACKLOG_PAUSE_MILLIS = 20;
     /** How often the finishing rate is measured. */
     private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -41,6 +47,7 @@ public final class Producer extends Loop {
     private final Duration pollInterval;
     private final Wakeup wakeup;
     private final RunnerMetrics metrics;
+    private final IntSupplier unwrittenOutcomes;
     /** Jobs claimed by this runner whose attempt has not ended yet: running, or waiting for a thread. */
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicLong finished = new AtomicLong();
@@ -52,7 +59,8 @@ public final class Producer extends Loop {
     private long finishedAtRateSince;
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
-                    int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics) {
+                    int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics,
+                    IntSupplier unwrittenOutcomes) {
         super("backtick-producer", Duration.ofSeconds(10));
         this.metrics = metrics;
         this.queue = queue;
@@ -64,10 +72,17 @@ public final class Producer extends Loop {
         this.claimBatch = Math.max(claimBatch, threads);
         this.pollInterval = pollInterval;
         this.wakeup = wakeup;
+        this.unwrittenOutcomes = unwrittenOutcomes;
     }
 
     @Override
     protected void step() throws InterruptedException {
+        if (unwrittenOutcomes.getAsInt() >= 2 * claimBatch) {
+            // The completer is behind (a slow or absent database): claiming more would only mark
+            // more jobs running whose outcomes cannot be written. Let it catch up first.
+            wakeup.await(BACKLOG_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
+            return;
+        }
         int capacity = threads + prefetch();
         int want = capacity - held.get();
         int gather = Math.max(1, capacity / 4);

@@ -66,7 +66,8 @@ public final class Runner implements Service {
                 settings.defaultTimeout(), settings.threads(), clock, metrics);
         Wakeup wakeup = new Wakeup();
         this.producer = new Producer(queue, executor, health, settings.runnerId(), workers.names(),
-                settings.threads(), settings.claimBatch(), settings.pollInterval(), wakeup, metrics);
+                settings.threads(), settings.claimBatch(), settings.pollInterval(), wakeup, metrics,
+                completer::pendingCount);
         metrics.gauge("backtick.jobs.running", "Jobs running now", executor::runningCount);
         metrics.gauge("backtick.threads.lost", "Threads held by timed-out jobs that ignore interruption",
                 executor::lostThreads);

@@ -22,9 +22,10 @@ import org.slf4j.LoggerFactory;
  *   <li>prune, every minute: completed jobs older than the retention, discarded and cancelled ones
  *       older than theirs, deleted in bounded batches;</li>
  *   <li>absent workers, every minute: logs jobs waiting for a worker no live runner serves;</li>
- *   <li>vacuum, every 30 s, only where autovacuum does not tend the jobs table (it is off on the
+ *   <li>vacuum, every 10 s, only where autovacuum does not tend the jobs table (it is off on the
  *       server or for the table): vacuums it once dead rows pass 1% of the live ones, so claims do
- *       not slow down as dead index entries pile up.</li>
+ *       not slow down as dead index entries pile up, and analyzes it once 2% of it has changed
+ *       (after a bulk insert the claim is planned well only on fresh statistics).</li>
  * </ul>
  * Rescue, prune and the report run once per interval across all runners: the runner that takes the
  * task's turn in the database runs it.
@@ -35,9 +36,9 @@ public final class Maintenance extends PeriodicLoop {
     static final Duration RESCUE_EVERY = Duration.ofSeconds(10);
     static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
     static final Duration REPORT_EVERY = Duration.ofMinutes(1);
-    static final Duration VACUUM_EVERY = Duration.ofSeconds(30);
-    /** Fewer dead rows than this are never worth a vacuum of our own. */
-    static final long VACUUM_MIN_DEAD = 10_000;
+    static final Duration VACUUM_EVERY = Duration.ofSeconds(10);
+    /** Fewer dead (or changed) rows than this are never worth a vacuum (or analyze) of our own. */
+    static final long VACUUM_MIN_ROWS = 10_000;
     private static final int BATCH = 1_000;
     private static final int MAX_PRUNE_BATCHES = 50;
 
@@ -150,29 +151,41 @@ public final class Maintenance extends PeriodicLoop {
     }
 
     /**
-     * Vacuums the jobs table if autovacuum does not tend it and dead rows have piled up. Returns
-     * the dead rows it found when it vacuumed, else 0.
+     * Vacuums the jobs table if autovacuum does not tend it and dead rows have piled up, or
+     * analyzes it if much of it changed since its statistics were taken. Returns what it did.
      */
-    public long vacuumIfNeglected() {
+    public TableCare vacuumIfNeglected() {
         MaintenanceQueue.TableHealth table = queue.jobsTableHealth();
         if (table.autovacuum()) {
-            return 0;
+            return TableCare.NONE;
         }
         if (!toldAutovacuumOff) {
             toldAutovacuumOff = true;
             log.warn("Autovacuum is off for the jobs table (server setting 'autovacuum' or the table's "
-                    + "'autovacuum_enabled'): Backtick vacuums it itself when dead rows pass 1% of the live ones");
-        }
-        if (table.dead() < Math.max(VACUUM_MIN_DEAD, table.live() / 100)) {
-            return 0;
+                    + "'autovacuum_enabled'): Backtick vacuums and analyzes it itself");
         }
         long started = System.nanoTime();
-        queue.vacuumJobs();
+        TableCare care;
+        if (table.dead() >= Math.max(VACUUM_MIN_ROWS, table.live() / 100)) {
+            queue.vacuumJobs();
+            care = TableCare.VACUUMED;
+        } else if (table.changedSinceAnalyze() >= Math.max(VACUUM_MIN_ROWS, table.live() / 50)) {
+            queue.analyzeJobs();
+            care = TableCare.ANALYZED;
+        } else {
+            return TableCare.NONE;
+        }
         long millis = (System.nanoTime() - started) / 1_000_000;
-        log.info("Vacuumed the jobs table ({} dead rows, {} live) in {} ms", table.dead(), table.live(), millis);
-        queue.recordResult("vacuum", "vacuumed " + table.dead() + " dead rows in " + millis + " ms");
-        return table.dead();
+        String result = String.format("%s the jobs table (%d live rows, %d dead, %d changed since analyzed) in %d ms",
+                care == TableCare.VACUUMED ? "vacuumed" : "analyzed", table.live(), table.dead(),
+                table.changedSinceAnalyze(), millis);
+        log.info("{}{}", Character.toUpperCase(result.charAt(0)), result.substring(1));
+        queue.recordResult("vacuum", result);
+        return care;
     }
+
+    /** What {@link #vacuumIfNeglected} did. */
+    public enum TableCare { NONE, VACUUMED, ANALYZED }
 
     private void reportAbsentWorkers() {
         Map<String, Long> waiting = queue.waitingForAbsentWorkers(Heartbeat.EXPIRY);

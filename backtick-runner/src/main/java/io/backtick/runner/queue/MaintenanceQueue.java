@@ -10,7 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jooq.DSLContext;
-import org.jooq.Record3;
+import org.jooq.Record4;
 import org.jooq.impl.DSL;
 
 /** The statements of the housekeeping tasks: claiming a task's turn, rescuing, pruning, cancelling. */
@@ -99,25 +99,34 @@ public final class MaintenanceQueue {
                 """, bindings);
     }
 
-    /** The jobs table's live and dead rows as PostgreSQL's statistics count them, and whether autovacuum tends it. */
-    public record TableHealth(long live, long dead, boolean autovacuum) {
+    /**
+     * The jobs table's live and dead rows and the rows changed since its last analyze, as
+     * PostgreSQL's statistics count them, and whether autovacuum tends it.
+     */
+    public record TableHealth(long live, long dead, long changedSinceAnalyze, boolean autovacuum) {
     }
 
     public TableHealth jobsTableHealth() {
-        Record3<Long, Long, Boolean> r = dsl.fetchSingle(DSL.resultQuery("""
-                select coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0),
+        Record4<Long, Long, Long, Boolean> r = dsl.fetchSingle(DSL.resultQuery("""
+                select coalesce(s.n_live_tup, 0), coalesce(s.n_dead_tup, 0), coalesce(s.n_mod_since_analyze, 0),
                        current_setting('autovacuum')::boolean
                            and coalesce((select o.option_value::boolean from pg_options_to_table(c.reloptions) o
                                          where o.option_name = 'autovacuum_enabled'), true)
                 from pg_class c left join pg_stat_user_tables s on s.relid = c.oid
                 where c.oid = 'jobs'::regclass
-                """).coerce(DSL.field("live", Long.class), DSL.field("dead", Long.class), DSL.field("autovacuum", Boolean.class)));
-        return new TableHealth(r.value1(), r.value2(), r.value3());
+                """).coerce(DSL.field("live", Long.class), DSL.field("dead", Long.class), DSL.field("changed", Long.class),
+                        DSL.field("autovacuum", Boolean.class)));
+        return new TableHealth(r.value1(), r.value2(), r.value3(), r.value4());
     }
 
     /** Vacuums (and analyzes) the jobs table: removes the dead rows every claim and completion leaves. */
     public void vacuumJobs() {
         dsl.execute("vacuum (analyze) jobs");
+    }
+
+    /** Refreshes the planner's statistics of the jobs table (after a bulk insert the claim needs them). */
+    public void analyzeJobs() {
+        dsl.execute("analyze jobs");
     }
 
     /** Deletes up to {@code limit} jobs that reached {@code states} more than {@code age} ago. */

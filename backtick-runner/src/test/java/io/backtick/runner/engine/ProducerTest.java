@@ -51,4 +51,38 @@ class ProducerTest {
             }
         }
     }
+
+    @Test
+    void aRunnerClaimsNothingWhileItsCompleterIsFarBehind() {
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("quick", Void.class, (args, job) -> { });
+        try (QueueDatabase db = TestDatabase.newQueue(ProducerTest.class, 4)) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            for (int i = 0; i < 5; i++) {
+                client.schedule("quick");
+            }
+            DatabaseHealth health = new DatabaseHealth();
+            RunnerMetrics metrics = new RunnerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+            Completer completer = new Completer(db.jobs(), health, Duration.ofSeconds(5));
+            JobExecutor executor = new JobExecutor(workers, completer, new Backoff(Duration.ofSeconds(10)), null, 2,
+                    java.time.Clock.systemUTC(), metrics);
+            java.util.concurrent.atomic.AtomicInteger unwritten = new java.util.concurrent.atomic.AtomicInteger(10_000);
+            Producer producer = new Producer(db.jobs(), executor, health, "backpressure-test", workers.names(), 2, 100,
+                    Duration.ofMillis(50), new Wakeup(), metrics, unwritten::get);
+            completer.start();
+            executor.start();
+            producer.start();
+            try {
+                await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(() ->
+                        db.jobs().countByState().getOrDefault(JobState.AVAILABLE, 0L) == 5);
+                unwritten.set(0);
+                await().atMost(Duration.ofSeconds(20)).until(() ->
+                        db.jobs().countByState().getOrDefault(JobState.COMPLETED, 0L) == 5);
+            } finally {
+                producer.stop();
+                executor.stop(Duration.ofSeconds(5));
+                completer.stop();
+            }
+        }
+    }
 }
