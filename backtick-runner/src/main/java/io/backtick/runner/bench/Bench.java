@@ -41,6 +41,7 @@ public final class Bench {
     /** Timed jobs run at this priority, the backlog one lower: the claim takes the timed ones first. */
     static final int TIMED_PRIORITY = 0;
     static final int BACKLOG_PRIORITY = -1;
+    static final int WARMUP_PRIORITY = 1;
     /** The bench gives up when no timed job has started or finished for this long. */
     private static final Duration STALL = Duration.ofSeconds(60);
 
@@ -70,17 +71,20 @@ public final class Bench {
             if (!options.keep()) {
                 cleanup.add("drop the bench schema " + schema.name(), () -> dropped = schema.drop());
             }
-            QueueDatabase runnerDatabase = QueueDatabase.open(settings, 4, "backtick-bench-runner");
-            cleanup.add("close the runner's pool", runnerDatabase::close);
-            runnerDatabase.migrate();
+            QueueDatabase migrator = QueueDatabase.open(settings, 1, "backtick-bench-migrate");
+            try {
+                migrator.migrate();
+            } finally {
+                migrator.close();
+            }
             QueueDatabase clientDatabase = QueueDatabase.open(settings, enqueuers, "backtick-bench-client");
             cleanup.add("close the client's pool", clientDatabase::close);
             BacktickClient client = BacktickClient.create(clientDatabase.dataSource()).withSchema(settings.schema());
 
-            WorkerRegistry workers = new WorkerRegistry();
-            worker.register(workers);
-            Runner runner = new Runner(runnerSettings(), runnerDatabase, workers);
-            cleanup.add("stop the runner", runner::stop);
+            if (options.mode() == BenchOptions.Mode.BURN_DOWN && options.warmup() > 0) {
+                warmUp(client, schema, worker);
+            }
+            Runners runner = runners("run", worker);
             BenchReport.Environment environment = BenchReport.Environment.here(schema.serverVersion(), settings.describe()
                     .replaceFirst(" \\(schema .*\\)$", ""));
 
@@ -106,8 +110,61 @@ public final class Bench {
         }
     }
 
-    private RunnerSettings runnerSettings() {
-        String id = "bench:" + ProcessHandle.current().pid() + ":" + Long.toString(System.nanoTime() & 0xffffff, 36);
+    /**
+     * Runs the warm-up jobs with runners of their own, then stops them: the JIT compiles the hot
+     * path on these, and the timed run meets a warm JVM, as a long-lived runner would.
+     */
+    private void warmUp(BacktickClient client, BenchSchema schema, BenchWorker worker) throws InterruptedException {
+        AtomicLong enqueued = new AtomicLong();
+        progress.show(() -> String.format(Locale.ROOT, "warm-up: %,d of %,d jobs enqueued, %,d run", enqueued.get(),
+                options.warmup(), worker.backlogStarted()));
+        enqueueBulk(client, options.warmup(), BenchWorker.WARMUP_ARGS, WARMUP_PRIORITY, enqueued);
+        Runners warmup = runners("warmup", worker);
+        try {
+            warmup.start();
+            while (schema.anyUnfinished(WARMUP_PRIORITY)) {
+                abortIfCleaningUp();
+                Thread.sleep(50);
+            }
+        } finally {
+            warmup.stop();
+        }
+    }
+
+    /** The runners of one phase, each with its own pool, registered with the cleanup. */
+    private Runners runners(String phase, BenchWorker worker) {
+        List<Runner> runners = new ArrayList<>();
+        for (int i = 1; i <= options.runners(); i++) {
+            QueueDatabase database = QueueDatabase.open(settings, 4, "backtick-bench-" + phase + "-" + i);
+            cleanup.add("close the pool of " + phase + " runner " + i, database::close);
+            WorkerRegistry workers = new WorkerRegistry();
+            worker.register(workers);
+            Runner runner = new Runner(runnerSettings(phase + i), database, workers);
+            cleanup.add("stop " + phase + " runner " + i, runner::stop);
+            runners.add(runner);
+        }
+        return new Runners(runners);
+    }
+
+    /** Several runners started and stopped together, as one. */
+    private record Runners(List<Runner> all) {
+
+        void start() {
+            all.forEach(Runner::start);
+        }
+
+        void stop() {
+            all.parallelStream().forEach(Runner::stop);
+        }
+
+        int pendingOutcomes() {
+            return all.stream().mapToInt(Runner::pendingOutcomes).sum();
+        }
+    }
+
+    private RunnerSettings runnerSettings(String name) {
+        String id = "bench:" + ProcessHandle.current().pid() + ":" + name + ":"
+                + Long.toString(System.nanoTime() & 0xffffff, 36);
         // No-op jobs finish at once; a short grace keeps Ctrl-C snappy if something hangs.
         return RunnerSettings.defaults(id).withThreads(options.threads()).withShutdownGrace(Duration.ofSeconds(5));
     }
@@ -150,7 +207,7 @@ public final class Bench {
         }
     }
 
-    private BenchReport.Phase burnDownProcess(Runner runner, BenchWorker worker, BenchSchema schema)
+    private BenchReport.Phase burnDownProcess(Runners runner, BenchWorker worker, BenchSchema schema)
             throws InterruptedException {
         long start = System.nanoTime();
         progress.show(() -> String.format(Locale.ROOT, "process: %,d of %,d jobs started, %s", worker.timedStarted(),
@@ -161,7 +218,7 @@ public final class Bench {
     }
 
     /** Returns the enqueue phase and the process phase (from the first enqueue to the last completion). */
-    private BenchReport.Phase[] continuous(BacktickClient client, Runner runner, BenchWorker worker, LatencyRecorder latencies,
+    private BenchReport.Phase[] continuous(BacktickClient client, Runners runner, BenchWorker worker, LatencyRecorder latencies,
                                BenchSchema schema, int enqueuers) throws InterruptedException {
         int total = options.continuousJobs();
         runner.start();
@@ -218,7 +275,7 @@ public final class Bench {
      * nothing queued, then every 20 ms: on two cores, a bench that polled while the runner worked
      * would measure itself.
      */
-    private void awaitCompleted(long count, Runner runner, BenchWorker worker, BenchSchema schema)
+    private void awaitCompleted(long count, Runners runner, BenchWorker worker, BenchSchema schema)
             throws InterruptedException {
         long seenStarted = -1;
         int seenPending = -1;

@@ -10,14 +10,16 @@ import java.util.Objects;
  * @param mode     burn-down (insert {@code jobs}, then process them) or continuous (enqueue at {@code rate} for {@code duration})
  * @param jobs     burn-down: how many jobs are timed
  * @param backlog  burn-down: how many more jobs wait beneath the timed ones (enqueued before timing, lower priority)
- * @param threads  the runner's worker threads
+ * @param threads  each runner's worker threads
+ * @param runners  how many runners share the queue (each with its own pool, producer and completer)
+ * @param warmup   burn-down: jobs run first, untimed, by runners that then stop, so the JVM has compiled the hot path
  * @param rate     continuous: jobs enqueued per second
  * @param duration continuous: how long jobs are enqueued
  * @param keep     leave the schema in place at the end, for inspection
  * @param analyze  burn-down: refresh the planner's statistics after the enqueue, before timing the runner
  */
-public record BenchOptions(Mode mode, int jobs, int backlog, int threads, double rate, Duration duration, boolean keep,
-                           boolean analyze) {
+public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int runners, int warmup, double rate,
+                           Duration duration, boolean keep, boolean analyze) {
 
     /** Jobs one continuous run may time: two arrays of this many longs stay well inside the launcher's heap. */
     public static final int MAX_CONTINUOUS_JOBS = 2_000_000;
@@ -41,6 +43,12 @@ public record BenchOptions(Mode mode, int jobs, int backlog, int threads, double
         Objects.requireNonNull(mode, "mode");
         if (threads < 1 || threads > 10_000) {
             throw new ConfigException("--threads must be between 1 and 10000, was " + threads);
+        }
+        if (runners < 1 || runners > 64) {
+            throw new ConfigException("--runners must be between 1 and 64, was " + runners);
+        }
+        if (warmup < 0) {
+            throw new ConfigException("--warmup must not be negative, was " + warmup);
         }
         if (mode == Mode.BURN_DOWN) {
             if (jobs < 1) {

@@ -60,9 +60,11 @@ public record BenchReport(BenchOptions options, Phase backlog, Phase enqueue, Ph
         Map<String, Object> map = new LinkedHashMap<>();
         map.put("mode", options.mode().label());
         map.put("threads", options.threads());
+        map.put("runners", options.runners());
         if (options.mode() == BenchOptions.Mode.BURN_DOWN) {
             map.put("jobs", options.jobs());
             map.put("backlog", options.backlog());
+            map.put("warmup", options.warmup());
             map.put("analyzed", options.analyze());
             if (backlog != null) {
                 map.put("backlog_enqueue", backlog.toMap());
@@ -99,20 +101,26 @@ public record BenchReport(BenchOptions options, Phase backlog, Phase enqueue, Ph
         }
     }
 
+    private String runnersText() {
+        return options.runners() == 1 ? options.threads() + " threads"
+                : String.format(Locale.ROOT, "%d runners of %d threads", options.runners(), options.threads());
+    }
+
     public String toText() {
         StringBuilder text = new StringBuilder();
         if (options.mode() == BenchOptions.Mode.BURN_DOWN) {
-            text.append(String.format(Locale.ROOT, "burn-down of %,d jobs%s, %d threads, PostgreSQL %s at %s%n",
+            text.append(String.format(Locale.ROOT, "burn-down of %,d jobs%s%s, %s, PostgreSQL %s at %s%n",
                     options.jobs(), options.backlog() > 0 ? String.format(Locale.ROOT, " above a backlog of %,d", options.backlog()) : "",
-                    options.threads(), environment.postgres(), environment.database()));
+                    options.warmup() > 0 ? String.format(Locale.ROOT, " after a warm-up of %,d", options.warmup()) : "",
+                    runnersText(), environment.postgres(), environment.database()));
             if (backlog != null) {
                 text.append(line("backlog", backlog, "enqueued first, untimed by the figures below"));
             }
             text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s",
                     Bench.BULK_BATCH, options.analyze() ? "; then ANALYZE, untimed" : "")));
         } else {
-            text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s, %d threads, PostgreSQL %s at %s%n",
-                    options.rate(), options.duration().toNanos() / 1e9, options.threads(), environment.postgres(),
+            text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s, %s, PostgreSQL %s at %s%n",
+                    options.rate(), options.duration().toNanos() / 1e9, runnersText(), environment.postgres(),
                     environment.database()));
             boolean behind = enqueue.jobsPerSecond() < 0.95 * options.rate();
             text.append(line("enqueue", enqueue, behind ? "one per transaction; BEHIND the rate asked for: enqueueing is the bottleneck"

@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * The bench's built-in worker, {@value #NAME}: it does nothing but note that a job started. Its
  * arguments say which kind of job it is: {@code []} a timed burn-down job, {@code ["backlog"]} a
- * job of the backlog beneath, {@code [SEQ]} a continuous-mode job whose start the
+ * job of the backlog beneath ({@code ["warmup"]} one of the warm-up), {@code [SEQ]} a continuous-mode job whose start the
  * {@link LatencyRecorder} times. It takes the arguments as raw JSON so binding costs nothing.
  */
 final class BenchWorker {
@@ -17,6 +17,7 @@ final class BenchWorker {
     static final String NAME = "bench-noop";
     static final String TIMED_ARGS = "[]";
     static final String BACKLOG_ARGS = "[\"backlog\"]";
+    static final String WARMUP_ARGS = "[\"warmup\"]";
 
     private final LongAdder timedStarted = new LongAdder();
     private final LongAdder backlogStarted = new LongAdder();

@@ -69,6 +69,16 @@ final class BenchCommand implements Callable<Integer> {
             description = "The runner's worker threads (default: ${DEFAULT-VALUE}).")
     int threads;
 
+    @Option(names = "--runners", paramLabel = "N", defaultValue = "1",
+            description = "How many runners share the queue, each with its own connection pool, producer, completer "
+                    + "and --threads threads (default: ${DEFAULT-VALUE}).")
+    int runners;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "0",
+            description = "Burn-down: run N jobs first, untimed, with runners that then stop, so the timed run "
+                    + "meets a JVM that has compiled its hot path, as a long-lived runner does (default: 0).")
+    int warmup;
+
     @Option(names = "--json", description = "Print the figures as one JSON object on stdout (no progress line unless on a terminal).")
     boolean json;
 
@@ -155,11 +165,14 @@ final class BenchCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--jobs is for burn-down mode; continuous mode "
                     + "(--rate, --duration) enqueues rate × duration jobs");
         }
+        if (continuous && warmup > 0) {
+            throw new ParameterException(spec.commandLine(), "--warmup is for burn-down mode, not with --rate or --duration");
+        }
         if (continuous && backlog > 0) {
             throw new ParameterException(spec.commandLine(), "--backlog is for burn-down mode, not with --rate or --duration");
         }
         return new BenchOptions(continuous ? BenchOptions.Mode.CONTINUOUS : BenchOptions.Mode.BURN_DOWN,
-                jobs != null ? jobs : 100_000, backlog, threads, rate != null ? rate : 1_000,
+                jobs != null ? jobs : 100_000, backlog, threads, runners, warmup, rate != null ? rate : 1_000,
                 duration != null ? duration : Duration.ofSeconds(10), keep, !noAnalyze);
     }
 

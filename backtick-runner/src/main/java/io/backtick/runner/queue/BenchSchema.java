@@ -146,7 +146,7 @@ public final class BenchSchema implements AutoCloseable {
     public boolean anyUnfinished(int priority) {
         return count("select ((select id from " + jobs + " where state = 'available' and priority = " + priority
                 + " order by priority desc, run_at, id limit 1) is not null"
-                + " or exists (select 1 from " + jobs + " where state = 'running' and priority = " + priority + ")"
+                + " or exists (select 1 from " + jobs + " where state = 'running' and runner_id is not null and priority = " + priority + ")"
                 + " or exists (select 1 from " + jobs + " where state in ('scheduled', 'retryable') and priority = "
                 + priority + "))::int") > 0;
     }

@@ -84,6 +84,20 @@ class BenchCommandTest {
     }
 
     @Test
+    void burnDownWithSeveralRunnersAfterAWarmUpRunsEveryTimedJob() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+
+        JsonNode report = json(bench(schema, "--jobs", "2000", "--warmup", "500", "--runners", "3", "--threads", "2",
+                "--json"));
+
+        assertThat(report.path("runners").asInt()).isEqualTo(3);
+        assertThat(report.path("warmup").asInt()).isEqualTo(500);
+        assertThat(report.path("process").path("jobs").asLong()).isEqualTo(2000);
+        assertThat(report.path("completed").asLong()).as("the warm-up jobs are not counted").isEqualTo(2000);
+        assertThat(schemaExists(schema)).isFalse();
+    }
+
+    @Test
     void continuousModeReportsThroughputAndLatencyPercentiles() throws IOException, SQLException {
         String schema = TestDatabase.newSchema(BenchCommandTest.class);
 
