@@ -99,9 +99,9 @@ with claimable as (
     order by priority desc, run_at, id
     limit $batch
     for update skip locked)
-update jobs j set state = 'running', attempt = j.attempt + 1, attempted_at = now(),
-                  runner_id = 'ceiling-' || :client_id
-from claimable c where j.id = c.id;
+update jobs set state = 'running', attempt = attempt + 1, attempted_at = now(),
+                runner_id = 'ceiling-' || :client_id
+where id = any(array(select id from claimable));
 update jobs set state = 'completed', finalized_at = now()
 where state = 'running' and runner_id = 'ceiling-' || :client_id;
 SQL
