@@ -139,12 +139,14 @@ public final class Maintenance extends PeriodicLoop {
         return total;
     }
 
-    private void reportAbsentWorkers() {
+    /** Logs the jobs that wait for a worker no live runner serves, if any; returns them by worker. */
+    Map<String, Long> reportAbsentWorkers() {
         Map<String, Long> waiting = queue.waitingForAbsentWorkers(Heartbeat.EXPIRY);
         if (!waiting.isEmpty()) {
             log.warn("Jobs wait for workers no live runner serves: {}", waiting.entrySet().stream()
                     .map(e -> e.getKey() + " (" + e.getValue() + ")").collect(Collectors.joining(", ")));
         }
+        return waiting;
     }
 
     @Override
