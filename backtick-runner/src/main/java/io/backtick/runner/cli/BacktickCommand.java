@@ -15,6 +15,7 @@ import picocli.CommandLine.Option;
             JobsCommand.class,
             SchedulesCommand.class,
             MigrateCommand.class,
+            BenchCommand.class,
             VersionCommand.class,
             HelpCommand.class
         },

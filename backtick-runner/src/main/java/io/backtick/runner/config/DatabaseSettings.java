@@ -18,6 +18,24 @@ public record DatabaseSettings(String jdbcUrl, String user, String password, Str
         return new DatabaseSettings(jdbcUrl, user, password, schema);
     }
 
+    /**
+     * Opens one plain connection outside any pool, for a role that holds it for long (a LISTEN, a
+     * session lock), named {@code applicationName} in {@code pg_stat_activity}.
+     */
+    public java.sql.Connection connect(String applicationName) throws java.sql.SQLException {
+        java.util.Properties properties = new java.util.Properties();
+        if (user != null) {
+            properties.setProperty("user", user);
+        }
+        if (password != null) {
+            properties.setProperty("password", password);
+        }
+        properties.setProperty("ApplicationName", applicationName);
+        properties.setProperty("tcpKeepAlive", "true");
+        properties.setProperty("connectTimeout", "5");
+        return java.sql.DriverManager.getConnection(jdbcUrl, properties);
+    }
+
     /** Host, port and database, for log lines and error messages. */
     public String describe() {
         String rest = jdbcUrl.startsWith("jdbc:postgresql://") ? jdbcUrl.substring("jdbc:postgresql://".length()) : jdbcUrl;

@@ -12,6 +12,8 @@ import io.backtick.runner.queue.Outcome;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -27,8 +29,8 @@ import org.slf4j.MDC;
 
 /**
  * Runs claimed jobs on a fixed pool of named threads and hands each attempt's {@link Outcome} to
- * the completer. The producer never submits more jobs than there are free threads, so the pool's
- * queue stays short. User code may throw anything, {@link Error}s included: the thread survives
+ * the completer. The producer hands over at most a short prefetch beyond the free threads, which
+ * waits in the pool's queue; on stop, what waits there goes back to the queue unstarted. User code may throw anything, {@link Error}s included: the thread survives
  * and the failure is recorded on the job.
  */
 public final class JobExecutor implements Service {
@@ -44,6 +46,7 @@ public final class JobExecutor implements Service {
     private final int threads;
     private final RunnerMetrics metrics;
     private final Map<Long, RunningJob> running = new ConcurrentHashMap<>();
+    private final Map<String, Logger> workerLoggers = new ConcurrentHashMap<>();
     private final java.util.concurrent.atomic.AtomicInteger lostThreads = new java.util.concurrent.atomic.AtomicInteger();
     /** How long a timed-out job has, after its interrupt, to return before its thread is given up. */
     static final Duration ABANDON_AFTER = Duration.ofSeconds(5);
@@ -75,21 +78,43 @@ public final class JobExecutor implements Service {
         timer = t;
     }
 
-    /** Runs {@code job}; {@code done} runs on the job's thread after its outcome has been handed over. */
+    /**
+     * Runs {@code job} on the next free thread; {@code done} runs once its outcome has been handed
+     * over. Jobs handed over while every thread is busy wait in the pool's queue, in claim order.
+     */
     public void execute(ClaimedJob job, Runnable done) {
-        Runnable once = new Once(done);
-        pool.execute(() -> {
+        pool.execute(new Attempt(job, done));
+    }
+
+    /** One claimed job's turn on a worker thread. */
+    private final class Attempt implements Runnable {
+        final ClaimedJob job;
+        final Runnable done;
+
+        Attempt(ClaimedJob job, Runnable done) {
+            this.job = job;
+            this.done = new Once(done);
+        }
+
+        @Override
+        public void run() {
             try {
                 long started = System.nanoTime();
-                Outcome outcome = run(job, once);
+                Outcome outcome = JobExecutor.this.run(job, done);
                 metrics.ran(job.worker(), Duration.ofNanos(System.nanoTime() - started));
                 if (outcome != null) {
                     submit(outcome);
                 }
             } finally {
-                once.run();
+                done.run();
             }
-        });
+        }
+
+        /** Hands the job back without running it: the runner is stopping. */
+        void handBack() {
+            submit(Outcome.release(job.id(), job.attempt()));
+            done.run();
+        }
     }
 
     private void submit(Outcome outcome) {
@@ -229,13 +254,22 @@ public final class JobExecutor implements Service {
             return;
         }
         p.shutdown();
+        // Jobs claimed ahead that no thread has started go back to the queue at once, attempt unspent.
+        List<Runnable> waiting = new ArrayList<>();
+        p.getQueue().drainTo(waiting);
+        for (Runnable attempt : waiting) {
+            ((Attempt) attempt).handBack();
+        }
+        if (!waiting.isEmpty()) {
+            log.info("Handed {} claimed job(s) that had not started back to the queue", waiting.size());
+        }
         try {
             if (!p.awaitTermination(grace.toMillis(), TimeUnit.MILLISECONDS)) {
                 stopping = true;
                 running.values().forEach(RunningJob::requestStop);
                 log.info("{} job(s) still running after the {} grace period; interrupting them", running.size(),
                         Durations.format(grace));
-                p.shutdownNow();
+                p.shutdownNow().forEach(attempt -> ((Attempt) attempt).handBack());
                 if (!p.awaitTermination(5, TimeUnit.SECONDS)) {
                     for (RunningJob stuck : running.values()) {
                         if (stuck.settled.compareAndSet(false, true)) {
@@ -338,7 +372,8 @@ public final class JobExecutor implements Service {
         }
 
         JobContext context(WorkerDefinition worker) {
-            Logger logger = LoggerFactory.getLogger("backtick.worker." + worker.name());
+            Logger logger = workerLoggers.computeIfAbsent(worker.name(),
+                    name -> LoggerFactory.getLogger("backtick.worker." + name));
             return new JobContext() {
                 @Override
                 public long jobId() {

@@ -5,19 +5,31 @@ import io.backtick.runner.queue.ClaimedJob;
 import io.backtick.runner.queue.JobQueue;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Claims jobs and hands them to the executor. It claims only as many as there are free worker
- * threads (slots), in one statement, so a claimed job never waits in memory while another runner
- * could have run it. When a claim comes back short, the queue is drained: the producer waits for
- * the poll interval or a {@link Wakeup}, whichever comes first.
+ * Claims jobs and hands them to the executor, in one statement per batch.
+ *
+ * <p>How many it claims follows how fast this runner finishes jobs. A runner holds at most its
+ * worker threads plus a prefetch: the jobs it would finish in the next {@link #LOOKAHEAD} at the
+ * rate it has been finishing them, never more than the claim batch. Slow jobs get no prefetch (a
+ * claimed job does not wait in memory while another runner could run it); short jobs get a deep
+ * one, so a claim takes hundreds of jobs at a time and the threads never wait for the database.
+ * A prefetched job waits at most about {@link #LOOKAHEAD} before a thread takes it.
+ *
+ * <p>When a claim comes back short the queue is drained, and the producer waits for the poll
+ * interval or a {@link Wakeup} (jobs inserted, jobs staged), whichever comes first.
  */
 public final class Producer extends Loop {
 
-    /** While some slots are busy, wait this long for more to free before claiming, so claims stay batched. */
+    /** How far ahead, in time at the current finishing rate, the producer claims. */
+    static final Duration LOOKAHEAD = Duration.ofMillis(100);
+    /** While fewer than a quarter of the places are free, wait this long for more before claiming, so claims stay batched. */
     private static final long GATHER_MILLIS = 2;
+    /** How often the finishing rate is measured. */
+    private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final JobQueue queue;
     private final JobExecutor executor;
@@ -27,10 +39,17 @@ public final class Producer extends Loop {
     private final int threads;
     private final int claimBatch;
     private final Duration pollInterval;
-    private final Semaphore slots;
     private final Wakeup wakeup;
     private final RunnerMetrics metrics;
+    /** Jobs claimed by this runner whose attempt has not ended yet: running, or waiting for a thread. */
+    private final AtomicInteger held = new AtomicInteger();
+    private final AtomicLong finished = new AtomicLong();
+    /** While the producer waits for places, a job that ends with no more than this many held wakes it. */
+    private volatile int wakeBelow = -1;
     private long failurePause = 0;
+    private double rate; // jobs finished per second, smoothed
+    private long rateSince = System.nanoTime();
+    private long finishedAtRateSince;
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
                     int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics) {
@@ -42,27 +61,26 @@ public final class Producer extends Loop {
         this.runnerId = runnerId;
         this.workers = workers.clone();
         this.threads = threads;
-        this.claimBatch = claimBatch;
+        this.claimBatch = Math.max(claimBatch, threads);
         this.pollInterval = pollInterval;
-        this.slots = new Semaphore(threads);
         this.wakeup = wakeup;
     }
 
     @Override
     protected void step() throws InterruptedException {
-        if (!slots.tryAcquire(pollInterval.toMillis(), TimeUnit.MILLISECONDS)) {
-            return; // every thread busy for a whole interval
+        int capacity = threads + prefetch();
+        int want = capacity - held.get();
+        int gather = Math.max(1, capacity / 4);
+        if (want < gather) {
+            // Few places free: wait for more, briefly if any are free, else until one frees.
+            awaitPlaces(capacity - gather, want > 0 ? GATHER_MILLIS : pollInterval.toMillis());
+            want = capacity - held.get();
+            if (want <= 0) {
+                return;
+            }
         }
-        int free = 1 + slots.drainPermits();
-        int gatherTarget = Math.max(1, threads / 4);
-        if (free < gatherTarget && slots.tryAcquire(gatherTarget - free, GATHER_MILLIS, TimeUnit.MILLISECONDS)) {
-            free = gatherTarget;
-        }
-        free += slots.drainPermits();
-        int want = Math.min(free, claimBatch);
-        slots.release(free - want);
+        want = Math.min(want, claimBatch);
         if (!isRunning()) {
-            slots.release(want);
             return;
         }
 
@@ -72,20 +90,59 @@ public final class Producer extends Loop {
             health.ok();
             failurePause = 0;
         } catch (RuntimeException e) {
-            slots.release(want);
             health.lost("producer", e);
             failurePause = Math.min(Math.max(failurePause * 2, 100), pollInterval.toMillis() * 5);
             wakeup.await(failurePause, TimeUnit.MILLISECONDS);
             return;
         }
-        slots.release(want - claimed.size());
+        held.addAndGet(claimed.size());
         metrics.claimed(claimed.size());
         for (ClaimedJob job : claimed) {
-            executor.execute(job, slots::release);
+            executor.execute(job, this::attemptEnded);
         }
         if (claimed.size() < want) {
             wakeup.await(pollInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
+    }
+
+    /** Waits until no more than {@code level} jobs are held, or the timeout passes, or a wake-up comes. */
+    private void awaitPlaces(int level, long timeoutMillis) throws InterruptedException {
+        wakeBelow = level;
+        try {
+            if (held.get() > level) {
+                wakeup.await(timeoutMillis, TimeUnit.MILLISECONDS);
+            }
+        } finally {
+            wakeBelow = -1;
+        }
+    }
+
+    /** Runs on a worker thread when an attempt has ended and its outcome has been handed over. */
+    private void attemptEnded() {
+        finished.incrementAndGet();
+        if (held.decrementAndGet() <= wakeBelow) {
+            wakeup.signal();
+        }
+    }
+
+    /** Extra jobs to hold beyond the threads: what this runner finishes in {@link #LOOKAHEAD}. */
+    private int prefetch() {
+        long now = System.nanoTime();
+        long elapsed = now - rateSince;
+        if (elapsed >= RATE_WINDOW_NANOS) {
+            long done = finished.get();
+            double recent = (done - finishedAtRateSince) * 1e9 / elapsed;
+            rate = rate == 0 ? recent : (rate + recent) / 2;
+            rateSince = now;
+            finishedAtRateSince = done;
+        }
+        long ahead = Math.round(rate * LOOKAHEAD.toNanos() / 1e9);
+        return (int) Math.min(ahead, claimBatch - threads);
+    }
+
+    /** Jobs this runner holds now: running or waiting for a thread. */
+    int heldCount() {
+        return held.get();
     }
 
     /** Claim again now rather than at the next poll: jobs may be ready. */

@@ -11,16 +11,22 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.backtick.api.JobState;
 import io.backtick.jooq.tables.records.JobsRecord;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.jooq.BatchBindStep;
 import org.jooq.CommonTableExpression;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
 import org.jooq.Field;
 import org.jooq.Record1;
+import org.jooq.JSONB;
+import org.jooq.Record;
+import org.jooq.ResultQuery;
 import org.jooq.impl.DSL;
 
 /**
@@ -36,6 +42,12 @@ public final class JobQueue {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** Marks completed the running jobs of the ids in {@code ?1} whose attempt is {@code ?2}. */
+    static final String COMPLETE = """
+            update jobs set state = 'completed', finalized_at = now()
+            where id = any(?::bigint[]) and attempt = ? and state = 'running'
+            """;
+
     private final DSLContext dsl;
 
     JobQueue(DSLContext dsl) {
@@ -50,6 +62,21 @@ public final class JobQueue {
      * {@code jobs_claim_idx} partial index in order and stops after {@code limit} matching rows.
      */
     public List<ClaimedJob> claim(String runnerId, String[] workers, int limit) {
+        // Read by position into plain records: mapping RETURNING rows into table records costs
+        // more than the rest of the claim on the runner's side. The update returns rows in
+        // primary key order; they are handed over in claim order.
+        return claimQuery(runnerId, workers, limit)
+                .fetch()
+                .sortAsc(Comparator.comparing((Record r) -> -r.get(8, Integer.class))
+                        .thenComparing(r -> r.get(9, OffsetDateTime.class))
+                        .thenComparing(r -> r.get(0, Long.class)))
+                .map(r -> new ClaimedJob(r.get(0, Long.class), r.get(1, String.class), r.get(2, String.class),
+                        r.get(3, JSONB.class).data(), r.get(4, Integer.class), r.get(5, Integer.class),
+                        r.get(6, OffsetDateTime.class).toInstant(), instant(r.get(7, OffsetDateTime.class))));
+    }
+
+    /** The claim statement, for {@link #claim} and for tests that read its plan. */
+    ResultQuery<? extends Record> claimQuery(String runnerId, String[] workers, int limit) {
         CommonTableExpression<Record1<Long>> claimable = name("claimable").fields("id").as(
                 DSL.select(JOBS.ID)
                         .from(JOBS)
@@ -66,59 +93,87 @@ public final class JobQueue {
                 .set(JOBS.ATTEMPT, JOBS.ATTEMPT.plus(1))
                 .set(JOBS.ATTEMPTED_AT, currentOffsetDateTime())
                 .set(JOBS.RUNNER_ID, runnerId)
-                .from(claimable)
-                .where(JOBS.ID.eq(claimedId))
-                .returning(JOBS.ID, JOBS.WORKER, JOBS.QUEUE, JOBS.ARGS, JOBS.ATTEMPT, JOBS.MAX_ATTEMPTS, JOBS.CREATED_AT,
-                        JOBS.SCHEDULE_TICK)
-                .fetch(r -> new ClaimedJob(r.getId(), r.getWorker(), r.getQueue(), r.getArgs().data(),
-                        r.getAttempt(), r.getMaxAttempts(), r.getCreatedAt().toInstant(), instant(r.getScheduleTick())));
+                // "id = any(array(select …))" rather than a join: the planner then always goes by
+                // primary key, where a join may be planned as a hash join over a full table scan.
+                .where(JOBS.ID.eq(DSL.any(DSL.array(DSL.select(claimedId).from(claimable)))))
+                .returningResult(JOBS.ID, JOBS.WORKER, JOBS.QUEUE, JOBS.ARGS, JOBS.ATTEMPT, JOBS.MAX_ATTEMPTS,
+                        JOBS.CREATED_AT, JOBS.SCHEDULE_TICK, JOBS.PRIORITY, JOBS.RUN_AT);
     }
 
     /**
-     * Writes the outcomes of many attempts in one statement. Each row is matched on job id and
-     * attempt number and only while the job is still running, so an outcome that arrives after
-     * the job was taken from this runner changes nothing. Returns the number of jobs updated.
+     * Writes the outcomes of many attempts in at most two statements: one for completions, the
+     * common case, and one for the rest. Each row is matched on job id and attempt number and only
+     * while the job is still running, so an outcome that arrives after the job was taken from this
+     * runner changes nothing. Returns the number of jobs updated.
      */
     public int finish(Collection<Outcome> outcomes) {
+        List<Outcome> completed = new ArrayList<>(outcomes.size());
+        List<Outcome> others = new ArrayList<>();
+        for (Outcome o : outcomes) {
+            (o.kind() == Outcome.Kind.COMPLETED ? completed : others).add(o);
+        }
+        // Writing either part twice changes nothing (both match only running jobs), so a batch
+        // retried after a failure between the two statements is safe.
+        return complete(completed) + finishOthers(others);
+    }
+
+    /**
+     * The common case: jobs that returned, marked completed, one statement per attempt number
+     * (nearly always just one). Every statement that finishes jobs finds them by primary key
+     * ({@code id = any(…)}, or {@code id = ?}) and joins nothing: statistics taken while few jobs
+     * ran promise the planner a single running row, and a join it plans on that promise compares
+     * every running job with every outcome (see V5__running_index_for_rescue_only.sql).
+     */
+    private int complete(List<Outcome> outcomes) {
+        Map<Integer, List<Long>> byAttempt = new LinkedHashMap<>();
+        for (Outcome o : outcomes) {
+            byAttempt.computeIfAbsent(o.attempt(), a -> new ArrayList<>()).add(o.jobId());
+        }
+        int updated = 0;
+        for (Map.Entry<Integer, List<Long>> group : byAttempt.entrySet()) {
+            updated += dsl.execute(COMPLETE, group.getValue().toArray(new Long[0]), group.getKey());
+        }
+        return updated;
+    }
+
+    /**
+     * Retries, discards, hand-backs and cancellations, with their errors: one single-row update
+     * per outcome, sent together as one JDBC batch (one round trip). A released job gives its
+     * attempt back: the runner stopped, the job did not fail.
+     */
+    private int finishOthers(List<Outcome> outcomes) {
         if (outcomes.isEmpty()) {
             return 0;
         }
-        int n = outcomes.size();
-        Long[] ids = new Long[n];
-        Integer[] attempts = new Integer[n];
-        String[] states = new String[n];
-        Long[] delays = new Long[n];
-        String[] errors = new String[n];
-        int i = 0;
+        BatchBindStep batch = dsl.batch(dsl.query("""
+                update jobs set
+                    state = ?::job_state,
+                    attempt = case when ? = 'available' then attempt - 1 else attempt end,
+                    run_at = case ?
+                                 when 'retryable' then now() + ? * interval '1 millisecond'
+                                 when 'available' then now()
+                                 else run_at end,
+                    finalized_at = case when ? in ('completed', 'discarded', 'cancelled') then now() end,
+                    errors = case when ?::jsonb is null then errors else errors || jsonb_build_array(?::jsonb) end
+                where id = ? and attempt = ? and state = 'running'
+                """, null, null, null, null, null, null, null, null, null));
         for (Outcome o : outcomes) {
-            ids[i] = o.jobId();
-            attempts[i] = o.attempt();
-            states[i] = switch (o.kind()) {
+            String state = switch (o.kind()) {
                 case COMPLETED -> "completed";
                 case RETRY -> "retryable";
                 case DISCARD -> "discarded";
                 case RELEASE -> "available";
                 case CANCEL -> "cancelled";
             };
-            delays[i] = o.retryIn() == null ? null : o.retryIn().toMillis();
-            errors[i] = o.error() == null ? null : toJson(o.error());
-            i++;
+            Long delay = o.retryIn() == null ? null : o.retryIn().toMillis();
+            String error = o.error() == null ? null : toJson(o.error());
+            batch = batch.bind(state, state, state, delay, state, error, error, o.jobId(), o.attempt());
         }
-        // One row per outcome from parallel arrays. A released job gives its attempt back: the
-        // runner stopped, the job did not fail. Locks only the jobs named, which this runner holds.
-        return dsl.execute("""
-                update jobs j set
-                    state = d.state::job_state,
-                    attempt = case when d.state = 'available' then j.attempt - 1 else j.attempt end,
-                    run_at = case d.state
-                                 when 'retryable' then now() + d.delay_ms * interval '1 millisecond'
-                                 when 'available' then now()
-                                 else j.run_at end,
-                    finalized_at = case when d.state in ('completed', 'discarded', 'cancelled') then now() end,
-                    errors = case when d.error is null then j.errors else j.errors || jsonb_build_array(d.error::jsonb) end
-                from unnest(?::bigint[], ?::int4[], ?::text[], ?::int8[], ?::text[]) as d(id, attempt, state, delay_ms, error)
-                where j.id = d.id and j.attempt = d.attempt and j.state = 'running'
-                """, ids, attempts, states, delays, errors);
+        int updated = 0;
+        for (int n : batch.execute()) {
+            updated += Math.max(n, 0);
+        }
+        return updated;
     }
 
     /**
@@ -139,8 +194,7 @@ public final class JobQueue {
         return dsl.with(due)
                 .update(JOBS)
                 .set(JOBS.STATE, io.backtick.jooq.enums.JobState.available)
-                .from(due)
-                .where(JOBS.ID.eq(due.field("id", Long.class)))
+                .where(JOBS.ID.eq(DSL.any(DSL.array(DSL.select(due.field("id", Long.class)).from(due)))))
                 .execute();
     }
 

@@ -51,7 +51,7 @@ public final class MaintenanceQueue {
     public int rescueLost(Duration expiry, int limit) {
         return putBack("""
                 select j.id from jobs j
-                where j.state = 'running'
+                where j.state = 'running' and j.runner_id is not null -- reads jobs_running_idx
                   and j.attempted_at < now() - ? * interval '1 millisecond'
                   and not exists (select 1 from runners r
                                   where r.id = j.runner_id and r.heartbeat_at > now() - ? * interval '1 millisecond')
@@ -94,8 +94,7 @@ public final class MaintenanceQueue {
                         'attempt', j.attempt, 'at', now(), 'kind', 'lost', 'class', """ + errorClass + """
                 , 'message', """ + message + """
                 , 'stacktrace', null))
-                from lost
-                where j.id = lost.id and j.state = 'running'
+                where j.id = any(array(select id from lost)) and j.state = 'running'
                 """, bindings);
     }
 

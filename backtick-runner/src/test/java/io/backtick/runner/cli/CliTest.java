@@ -54,7 +54,7 @@ class CliTest {
         }
     }
 
-    private static Result run(String... args) {
+    static Result run(String... args) {
         PrintStream previousOut = System.out;
         PrintStream previousErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -80,18 +80,24 @@ class CliTest {
     /** {@code command} (one or more words) with the test schema's database options, then {@code rest}. */
     private static Result againstTestSchema(List<String> command, String... rest) throws IOException {
         List<String> args = new ArrayList<>(command);
-        args.addAll(List.of("--database-url", settings.jdbcUrl(), "--schema", settings.schema()));
-        if (settings.user() != null) {
-            args.addAll(List.of("--database-user", settings.user()));
-        }
-        if (settings.password() != null) {
-            // The password is never a flag; the config file is one of the places it may come from.
-            Path config = Files.createTempFile(files, "db", ".properties");
-            Files.writeString(config, "database-password=" + settings.password() + "\n");
-            args.addAll(List.of("--config", config.toString()));
-        }
+        args.addAll(databaseArgs(settings, files));
         args.addAll(List.of(rest));
         return run(args.toArray(String[]::new));
+    }
+
+    /** The options that point a command at {@code database}: URL, schema, user, and the password in a config file in {@code dir}. */
+    static List<String> databaseArgs(DatabaseSettings database, Path dir) throws IOException {
+        List<String> args = new ArrayList<>(List.of("--database-url", database.jdbcUrl(), "--schema", database.schema()));
+        if (database.user() != null) {
+            args.addAll(List.of("--database-user", database.user()));
+        }
+        if (database.password() != null) {
+            // The password is never a flag; the config file is one of the places it may come from.
+            Path config = Files.createTempFile(dir, "db", ".properties");
+            Files.writeString(config, "database-password=" + database.password() + "\n");
+            args.addAll(List.of("--config", config.toString()));
+        }
+        return args;
     }
 
     private static long enqueuedId(Result result) {

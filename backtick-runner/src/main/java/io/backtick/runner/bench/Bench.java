@@ -1,0 +1,274 @@
+package io.backtick.runner.bench;
+
+import io.backtick.api.BacktickClient;
+import io.backtick.api.JobRequest;
+import io.backtick.runner.config.DatabaseSettings;
+import io.backtick.runner.config.RunnerSettings;
+import io.backtick.runner.engine.Runner;
+import io.backtick.runner.lifecycle.NamedThreadFactory;
+import io.backtick.runner.plugin.WorkerRegistry;
+import io.backtick.runner.queue.BenchSchema;
+import io.backtick.runner.queue.QueueDatabase;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One run of {@code backtick bench}, like {@code river bench}: a fresh schema of its own, the
+ * real client to enqueue, an in-process {@link Runner} serving the built-in no-op worker, and the
+ * clock around them.
+ * <ul>
+ *   <li><b>Burn-down</b>: enqueues the backlog (untimed, one priority lower, so it waits beneath),
+ *       then the timed jobs in bulk (enqueue jobs/s), then starts the runner and times it until
+ *       every timed job is completed in the database (process jobs/s).</li>
+ *   <li><b>Continuous</b>: starts the runner, enqueues single jobs, each its own transaction, on
+ *       a fixed schedule of {@code rate} per second for {@code duration}, and times each job from
+ *       its enqueue's commit to its start.</li>
+ * </ul>
+ * Everything it sets up is registered with the {@link Cleanup}, which runs at the end or on Ctrl-C.
+ */
+public final class Bench {
+
+    /** Jobs per bulk enqueue call (one transaction each). */
+    static final int BULK_BATCH = 10_000;
+    /** Timed jobs run at this priority, the backlog one lower: the claim takes the timed ones first. */
+    static final int TIMED_PRIORITY = 0;
+    static final int BACKLOG_PRIORITY = -1;
+    /** The bench gives up when no timed job has started or finished for this long. */
+    private static final Duration STALL = Duration.ofSeconds(60);
+
+    private final DatabaseSettings settings;
+    private final BenchOptions options;
+    private final Progress progress;
+    private final Cleanup cleanup;
+    private volatile boolean dropped;
+
+    public Bench(DatabaseSettings settings, BenchOptions options, Progress progress, Cleanup cleanup) {
+        this.settings = settings;
+        this.options = options;
+        this.progress = progress;
+        this.cleanup = cleanup;
+    }
+
+    /** Runs the bench, cleans up, and returns the figures. */
+    public BenchReport run() throws InterruptedException {
+        boolean continuous = options.mode() == BenchOptions.Mode.CONTINUOUS;
+        LatencyRecorder latencies = new LatencyRecorder(continuous ? options.continuousJobs() : 0);
+        BenchWorker worker = new BenchWorker(latencies);
+        int enqueuers = continuous ? enqueuers(options.rate()) : 1;
+        try {
+            BenchSchema schema = BenchSchema.create(settings);
+            cleanup.add("release the bench schema", schema::close);
+            if (!options.keep()) {
+                cleanup.add("drop the bench schema " + schema.name(), () -> dropped = schema.drop());
+            }
+            QueueDatabase runnerDatabase = QueueDatabase.open(settings, 4, "backtick-bench-runner");
+            cleanup.add("close the runner's pool", runnerDatabase::close);
+            runnerDatabase.migrate();
+            QueueDatabase clientDatabase = QueueDatabase.open(settings, enqueuers, "backtick-bench-client");
+            cleanup.add("close the client's pool", clientDatabase::close);
+            BacktickClient client = BacktickClient.create(clientDatabase.dataSource()).withSchema(settings.schema());
+
+            WorkerRegistry workers = new WorkerRegistry();
+            worker.register(workers);
+            Runner runner = new Runner(runnerSettings(), runnerDatabase, workers);
+            cleanup.add("stop the runner", runner::stop);
+            BenchReport.Environment environment = BenchReport.Environment.here(schema.serverVersion(), settings.describe()
+                    .replaceFirst(" \\(schema .*\\)$", ""));
+
+            BenchReport.Phase enqueue;
+            BenchReport.Phase process;
+            if (continuous) {
+                BenchReport.Phase[] phases = continuous(client, runner, worker, latencies, schema, enqueuers);
+                enqueue = phases[0];
+                process = phases[1];
+            } else {
+                enqueue = burnDownEnqueue(client, schema);
+                process = burnDownProcess(runner, worker, schema);
+            }
+            runner.stop();
+            long completed = schema.completed(TIMED_PRIORITY);
+            progress.close();
+            cleanup.run();
+            return new BenchReport(options, enqueue, process, completed,
+                    continuous ? latencies.summarize((int) enqueue.jobs()) : null, settings.schema(), dropped, environment);
+        } finally {
+            progress.close();
+            cleanup.run();
+        }
+    }
+
+    private RunnerSettings runnerSettings() {
+        String id = "bench:" + ProcessHandle.current().pid() + ":" + Long.toString(System.nanoTime() & 0xffffff, 36);
+        // No-op jobs finish at once; a short grace keeps Ctrl-C snappy if something hangs.
+        return RunnerSettings.defaults(id).withThreads(options.threads()).withShutdownGrace(Duration.ofSeconds(5));
+    }
+
+    private BenchReport.Phase burnDownEnqueue(BacktickClient client, BenchSchema schema) {
+        AtomicLong enqueued = new AtomicLong();
+        if (options.backlog() > 0) {
+            progress.show(() -> String.format(Locale.ROOT, "backlog: enqueued %,d of %,d jobs", enqueued.get(),
+                    options.backlog()));
+            enqueueBulk(client, options.backlog(), BenchWorker.BACKLOG_ARGS, BACKLOG_PRIORITY, enqueued);
+        }
+        AtomicLong timed = new AtomicLong();
+        long start = System.nanoTime();
+        progress.show(() -> String.format(Locale.ROOT, "enqueue: %,d of %,d jobs, %s", timed.get(), options.jobs(),
+                rate(timed.get(), start)));
+        enqueueBulk(client, options.jobs(), BenchWorker.TIMED_ARGS, TIMED_PRIORITY, timed);
+        BenchReport.Phase phase = BenchReport.Phase.of(options.jobs(), System.nanoTime() - start);
+        // Autovacuum analyzes the table within a minute of such an insert; doing it now, untimed,
+        // makes every run plan its statements on the same statistics (every job available, none
+        // running) instead of on whatever autovacuum had got to, which swings results tenfold.
+        if (options.analyze()) {
+            progress.show(() -> "analyze");
+            schema.analyze();
+        }
+        return phase;
+    }
+
+    private void enqueueBulk(BacktickClient client, int count, String args, int priority, AtomicLong enqueued) {
+        for (int from = 0; from < count; from += BULK_BATCH) {
+            abortIfCleaningUp();
+            int n = Math.min(BULK_BATCH, count - from);
+            List<JobRequest> batch = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                batch.add(JobRequest.ofJson(BenchWorker.NAME, args).withPriority(priority));
+            }
+            client.enqueueAll(batch);
+            enqueued.addAndGet(n);
+        }
+    }
+
+    private BenchReport.Phase burnDownProcess(Runner runner, BenchWorker worker, BenchSchema schema)
+            throws InterruptedException {
+        long start = System.nanoTime();
+        progress.show(() -> String.format(Locale.ROOT, "process: %,d of %,d jobs started, %s", worker.timedStarted(),
+                options.jobs(), rate(worker.timedStarted(), start)));
+        runner.start();
+        awaitCompleted(options.jobs(), runner, worker, schema);
+        return BenchReport.Phase.of(options.jobs(), System.nanoTime() - start);
+    }
+
+    /** Returns the enqueue phase and the process phase (from the first enqueue to the last completion). */
+    private BenchReport.Phase[] continuous(BacktickClient client, Runner runner, BenchWorker worker, LatencyRecorder latencies,
+                               BenchSchema schema, int enqueuers) throws InterruptedException {
+        int total = options.continuousJobs();
+        runner.start();
+        // The runner's LISTEN connection opens on its own thread: give it a moment, so the first
+        // jobs are not timed against the poll interval.
+        Thread.sleep(500);
+        AtomicLong next = new AtomicLong();
+        AtomicLong enqueued = new AtomicLong();
+        double intervalNanos = 1e9 / options.rate();
+        long start = System.nanoTime();
+        progress.show(() -> String.format(Locale.ROOT, "continuous: %,d of %,d enqueued (%s), %,d started",
+                enqueued.get(), total, rate(enqueued.get(), start), worker.timedStarted()));
+        ExecutorService pool = Executors.newFixedThreadPool(enqueuers, new NamedThreadFactory("backtick-bench-enqueue", true));
+        List<Future<?>> loops = new ArrayList<>();
+        try {
+            for (int i = 0; i < enqueuers; i++) {
+                loops.add(pool.submit(() -> {
+                    // Open loop: job seq is due at start + seq / rate, whether or not earlier ones were quick.
+                    for (long seq = next.getAndIncrement(); seq < total && !cleanup.stopRequested(); seq = next.getAndIncrement()) {
+                        long wait = start + (long) (seq * intervalNanos) - System.nanoTime();
+                        if (wait > 0) {
+                            LockSupport.parkNanos(wait);
+                        }
+                        client.enqueue(JobRequest.ofJson(BenchWorker.NAME, "[" + seq + "]").withPriority(TIMED_PRIORITY));
+                        latencies.committed(seq, System.nanoTime());
+                        enqueued.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> loop : loops) {
+                try {
+                    loop.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+            pool.awaitTermination(10, TimeUnit.SECONDS);
+        }
+        long enqueueEnd = System.nanoTime();
+        abortIfCleaningUp();
+        awaitCompleted(total, runner, worker, schema);
+        return new BenchReport.Phase[] {
+            BenchReport.Phase.of(enqueued.get(), enqueueEnd - start),
+            BenchReport.Phase.of(enqueued.get(), System.nanoTime() - start)
+        };
+    }
+
+    /**
+     * Waits until {@code count} timed jobs have started and the database holds none of them
+     * unfinished. The database is asked only once every job has started and the completer has
+     * nothing queued, then every 20 ms: on two cores, a bench that polled while the runner worked
+     * would measure itself.
+     */
+    private void awaitCompleted(long count, Runner runner, BenchWorker worker, BenchSchema schema)
+            throws InterruptedException {
+        long seen = -1;
+        long lastChange = System.nanoTime();
+        while (true) {
+            abortIfCleaningUp();
+            long started = worker.timedStarted();
+            long now = System.nanoTime();
+            if (started != seen) {
+                seen = started;
+                lastChange = now;
+            } else if (now - lastChange > STALL.toNanos()) {
+                throw new IllegalStateException(String.format(Locale.ROOT, started < count
+                        ? "no bench job started for %d s (%,d of %,d started); giving up"
+                        : "the last bench jobs were not recorded completed within %d s (%,d of %,d started); giving up",
+                        STALL.toSeconds(), started, count));
+            }
+            if (started < count || runner.pendingOutcomes() > 0) {
+                Thread.sleep(5);
+                continue;
+            }
+            if (!schema.anyUnfinished(TIMED_PRIORITY)) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private void abortIfCleaningUp() {
+        if (cleanup.stopRequested()) {
+            throw new BenchInterruptedException();
+        }
+    }
+
+    /**
+     * Enqueuer threads for a rate: each commit waits for its WAL flush (several milliseconds on a
+     * busy disk), so one thread per 100 jobs/s, at most 16, keeps the schedule.
+     */
+    static int enqueuers(double rate) {
+        return (int) Math.max(1, Math.min(16, Math.ceil(rate / 100)));
+    }
+
+    private static String rate(long jobs, long startNanos) {
+        double seconds = (System.nanoTime() - startNanos) / 1e9;
+        return String.format(Locale.ROOT, "%,.0f jobs/s", seconds > 0 ? jobs / seconds : 0.0);
+    }
+
+    /** The bench was stopped (Ctrl-C) while it ran; its cleanup is under way. */
+    public static final class BenchInterruptedException extends RuntimeException {
+
+        private static final long serialVersionUID = 1L;
+
+        BenchInterruptedException() {
+            super("backtick bench was interrupted; its schema is being dropped");
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package io.backtick.runner.bench;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The figures of one bench run, as one JSON object ({@code --json}) or a few lines of text.
+ *
+ * @param completed timed jobs the database holds as completed at the end
+ * @param latency   continuous mode only; null in burn-down mode
+ * @param dropped   whether the bench schema is gone (false with {@code --keep})
+ */
+public record BenchReport(BenchOptions options, Phase enqueue, Phase process, long completed,
+                          LatencyRecorder.Latency latency, String schema, boolean dropped, Environment environment) {
+
+    /** One timed phase: how many jobs in how long. */
+    public record Phase(long jobs, double seconds) {
+
+        static Phase of(long jobs, long nanos) {
+            return new Phase(jobs, nanos / 1e9);
+        }
+
+        public double jobsPerSecond() {
+            return seconds > 0 ? jobs / seconds : 0;
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> map = new LinkedHashMap<>();
+            map.put("jobs", jobs);
+            map.put("seconds", round(seconds, 3));
+            map.put("jobs_per_second", round(jobsPerSecond(), 1));
+            return map;
+        }
+    }
+
+    /** Where the figures were taken: they mean little without it. */
+    public record Environment(int cores, long maxHeapBytes, String java, String postgres, String database) {
+
+        static Environment here(String postgresVersion, String database) {
+            return new Environment(Runtime.getRuntime().availableProcessors(), Runtime.getRuntime().maxMemory(),
+                    System.getProperty("java.version"), postgresVersion, database);
+        }
+    }
+
+    /** The timed jobs: the burn-down's count, or what continuous mode enqueued. */
+    public long timedJobs() {
+        return enqueue.jobs();
+    }
+
+    /** Whether every timed job was processed. */
+    public boolean complete() {
+        return completed == timedJobs();
+    }
+
+    public String toJson() {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("mode", options.mode().label());
+        map.put("threads", options.threads());
+        if (options.mode() == BenchOptions.Mode.BURN_DOWN) {
+            map.put("jobs", options.jobs());
+            map.put("backlog", options.backlog());
+            map.put("analyzed", options.analyze());
+        } else {
+            map.put("rate", options.rate());
+            map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
+        }
+        map.put("enqueue", enqueue.toMap());
+        map.put("process", process.toMap());
+        map.put("completed", completed);
+        if (latency != null) {
+            Map<String, Object> l = new LinkedHashMap<>();
+            l.put("jobs", latency.count());
+            l.put("p50", round(latency.p50(), 3));
+            l.put("p90", round(latency.p90(), 3));
+            l.put("p99", round(latency.p99(), 3));
+            l.put("max", round(latency.max(), 3));
+            map.put("latency_ms", l);
+        }
+        map.put("schema", schema);
+        map.put("schema_dropped", dropped);
+        Map<String, Object> env = new LinkedHashMap<>();
+        env.put("cores", environment.cores());
+        env.put("max_heap_mb", environment.maxHeapBytes() / (1024 * 1024));
+        env.put("java", environment.java());
+        env.put("postgres", environment.postgres());
+        env.put("database", environment.database());
+        map.put("environment", env);
+        try {
+            return new ObjectMapper().writeValueAsString(map);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot write the report as JSON", e);
+        }
+    }
+
+    public String toText() {
+        StringBuilder text = new StringBuilder();
+        if (options.mode() == BenchOptions.Mode.BURN_DOWN) {
+            text.append(String.format(Locale.ROOT, "burn-down of %,d jobs%s, %d threads, PostgreSQL %s at %s%n",
+                    options.jobs(), options.backlog() > 0 ? String.format(Locale.ROOT, " above a backlog of %,d", options.backlog()) : "",
+                    options.threads(), environment.postgres(), environment.database()));
+            text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s",
+                    Bench.BULK_BATCH, options.analyze() ? "; then ANALYZE, untimed" : "")));
+        } else {
+            text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s, %d threads, PostgreSQL %s at %s%n",
+                    options.rate(), options.duration().toNanos() / 1e9, options.threads(), environment.postgres(),
+                    environment.database()));
+            boolean behind = enqueue.jobsPerSecond() < 0.95 * options.rate();
+            text.append(line("enqueue", enqueue, behind ? "one per transaction; BEHIND the rate asked for: enqueueing is the bottleneck"
+                    : "one per transaction"));
+        }
+        text.append(line("process", process, completed == timedJobs() ? "all completed"
+                : String.format(Locale.ROOT, "only %,d of %,d completed", completed, timedJobs())));
+        if (latency != null) {
+            text.append(String.format(Locale.ROOT,
+                    "latency  enqueue commit to job start: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                    latency.p50(), latency.p90(), latency.p99(), latency.max()));
+        }
+        text.append(dropped ? "schema " + schema + " dropped" : "schema " + schema + " kept (drop it with: drop schema "
+                + schema + " cascade)").append(System.lineSeparator());
+        return text.toString();
+    }
+
+    private static String line(String what, Phase phase, String note) {
+        return String.format(Locale.ROOT, "%-8s %,10d jobs in %8.3f s = %,10.0f jobs/s  (%s)%n", what, phase.jobs(),
+                phase.seconds(), phase.jobsPerSecond(), note);
+    }
+
+    private static double round(double value, int places) {
+        double scale = Math.pow(10, places);
+        return Math.round(value * scale) / scale;
+    }
+}

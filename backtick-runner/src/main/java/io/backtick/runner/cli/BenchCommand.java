@@ -1,0 +1,172 @@
+package io.backtick.runner.cli;
+
+import ch.qos.logback.classic.Level;
+import io.backtick.api.QueueSchema;
+import io.backtick.runner.bench.Bench;
+import io.backtick.runner.bench.BenchOptions;
+import io.backtick.runner.bench.BenchReport;
+import io.backtick.runner.bench.Cleanup;
+import io.backtick.runner.bench.Progress;
+import io.backtick.runner.config.ConfigException;
+import io.backtick.runner.config.DatabaseSettings;
+import io.backtick.runner.embedded.EmbeddedDatabase;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code backtick bench}: how fast this database and runner enqueue and run no-op jobs. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Measure throughput and latency with a built-in no-op worker and an in-process runner.",
+            "Burn-down (default): enqueue --jobs in bulk, then run them all; reports enqueue and process jobs/s.",
+            "Continuous (--rate and/or --duration): enqueue single jobs at --rate for --duration while the",
+            "runner works; reports throughput and the latency from enqueue commit to job start.",
+            "It works in a schema of its own (--schema, default backtick_bench; BACKTICK_SCHEMA is ignored),",
+            "created fresh and dropped at the end, also on Ctrl-C. It refuses any existing schema it did not",
+            "create. With no database configured, it uses the embedded PostgreSQL as 'run' does."})
+final class BenchCommand implements Callable<Integer> {
+
+    static final String DEFAULT_SCHEMA = "backtick_bench";
+    static final int EXIT_INTERRUPTED = 130;
+    /** How long Ctrl-C waits for the bench to stop between two steps before cleaning up under it. */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(10);
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    DatabaseOptions database;
+
+    @Option(names = "--jobs", paramLabel = "N",
+            description = "Burn-down: how many jobs to enqueue and run (default: 100000).")
+    Integer jobs;
+
+    @Option(names = "--backlog", paramLabel = "M", defaultValue = "0",
+            description = "Burn-down: M more jobs already waiting beneath the timed ones (enqueued first, untimed, "
+                    + "one priority lower), to compare the claim rate at a large backlog with a small one (default: 0).")
+    int backlog;
+
+    @Option(names = "--rate", paramLabel = "JOBS_PER_SECOND",
+            description = "Continuous: jobs enqueued per second, one per transaction (default: 1000).")
+    Double rate;
+
+    @Option(names = "--duration", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Continuous: how long to enqueue, e.g. 30s (default: 10s).")
+    Duration duration;
+
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "16",
+            description = "The runner's worker threads (default: ${DEFAULT-VALUE}).")
+    int threads;
+
+    @Option(names = "--json", description = "Print the figures as one JSON object on stdout (no progress line unless on a terminal).")
+    boolean json;
+
+    @Option(names = "--no-analyze",
+            description = "Burn-down: do not ANALYZE the jobs table between enqueue and processing; the runner's "
+                    + "statements are then planned on whatever statistics autovacuum has gathered (by default the "
+                    + "bench analyzes, as autovacuum would within a minute, so runs compare).")
+    boolean noAnalyze;
+
+    @Option(names = "--keep", description = "Leave the bench schema in place at the end, for inspection.")
+    boolean keep;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        BenchOptions options = options();
+        String schema = schema();
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.backtick");
+        Level level = logger.getLevel();
+        if (level == null || level.isGreaterOrEqual(Level.INFO)) {
+            // The runner's start and stop lines would only break up the progress line and the figures.
+            logger.setLevel(Level.WARN);
+        }
+        Cleanup cleanup = new Cleanup();
+        java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread hook = new Thread(() -> {
+            interrupted.set(true);
+            cleanup.requestStop();
+            try {
+                if (cleanup.awaitDone(STOP_WAIT)) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            cleanup.run();
+        }, "backtick-bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (Progress progress = Progress.on(System.err, json)) {
+            DatabaseSettings target = target(schema, cleanup);
+            BenchReport report = new Bench(target, options, progress, cleanup).run();
+            System.out.print(json ? report.toJson() + System.lineSeparator() : report.toText());
+            System.out.flush();
+            if (!report.complete()) {
+                System.err.println("backtick: only " + report.completed() + " of " + report.timedJobs()
+                        + " bench jobs completed");
+                return Main.EXIT_FAILURE;
+            }
+            return 0;
+        } catch (RuntimeException e) {
+            if (interrupted.get()) {
+                System.err.println("backtick: bench interrupted; its schema " + schema
+                        + (keep ? " is kept" : " is dropped"));
+                return EXIT_INTERRUPTED;
+            }
+            throw e;
+        } finally {
+            cleanup.run();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // The JVM is shutting down: the hook has run or is running.
+            }
+            logger.setLevel(level);
+        }
+    }
+
+    private BenchOptions options() {
+        boolean continuous = rate != null || duration != null;
+        if (continuous && jobs != null) {
+            throw new ParameterException(spec.commandLine(), "--jobs is for burn-down mode; continuous mode "
+                    + "(--rate, --duration) enqueues rate × duration jobs");
+        }
+        if (continuous && backlog > 0) {
+            throw new ParameterException(spec.commandLine(), "--backlog is for burn-down mode, not with --rate or --duration");
+        }
+        return new BenchOptions(continuous ? BenchOptions.Mode.CONTINUOUS : BenchOptions.Mode.BURN_DOWN,
+                jobs != null ? jobs : 100_000, backlog, threads, rate != null ? rate : 1_000,
+                duration != null ? duration : Duration.ofSeconds(10), keep, !noAnalyze);
+    }
+
+    /**
+     * The schema from the command line only: a BACKTICK_SCHEMA set for production runners must
+     * never become the bench's.
+     */
+    private String schema() {
+        if (!spec.commandLine().getParseResult().hasMatchedOption("--schema")) {
+            return DEFAULT_SCHEMA;
+        }
+        try {
+            return QueueSchema.require(database.schema());
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("--schema: " + e.getMessage());
+        }
+    }
+
+    /** The configured database, else the embedded one as 'run' finds or starts it (stopped again at the end). */
+    private DatabaseSettings target(String schema, Cleanup cleanup) {
+        Optional<DatabaseSettings> configured = database.configured();
+        if (configured.isPresent()) {
+            return configured.get().withSchema(schema);
+        }
+        return EmbeddedDatabase.findOrStart(database.dataDir(),
+                        started -> cleanup.add("stop the embedded PostgreSQL", started::close))
+                .withSchema(schema);
+    }
+}

@@ -1,0 +1,244 @@
+package io.backtick.runner.queue;
+
+import io.backtick.runner.config.ConfigException;
+import io.backtick.runner.config.DatabaseSettings;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * The schema {@code backtick bench} works in, and the only SQL the bench runs outside the client
+ * and the runner. The bench creates the schema itself, marks it with a comment, and drops it at
+ * the end; it refuses any schema that exists without that mark, so it can never touch a
+ * production queue. One connection, outside every pool, holds a session advisory lock on the
+ * schema's name for the whole run, so two benches never share (or drop) one schema; it also
+ * serves the bench's own reads (the backlog left, the final counts).
+ */
+public final class BenchSchema implements AutoCloseable {
+
+    /** The comment that marks a schema as the bench's own. */
+    public static final String MARK = "backtick bench";
+
+    private final Connection connection;
+    private final String schema;
+    private final String jobs;
+    private boolean dropped;
+
+    private BenchSchema(Connection connection, String schema) {
+        this.connection = connection;
+        this.schema = schema;
+        this.jobs = quoted(schema) + ".jobs";
+    }
+
+    /**
+     * Takes the schema for a bench: locks its name, drops a leftover bench schema of the same
+     * name, and creates it afresh with the mark. The caller then migrates it.
+     *
+     * @throws ConfigException when the schema exists without the mark, or another bench holds it
+     */
+    public static BenchSchema create(DatabaseSettings settings) {
+        String schema = settings.schema();
+        Connection connection = connect(settings);
+        try {
+            BenchSchema bench = new BenchSchema(connection, schema);
+            bench.lock();
+            bench.refuseForeign();
+            bench.createMarked();
+            return bench;
+        } catch (SQLException e) {
+            closeQuietly(connection);
+            throw new DatabaseUnavailableException("cannot prepare the bench schema " + schema + " in "
+                    + settings.describe() + ": " + DatabaseUnavailableException.reason(e), e);
+        } catch (RuntimeException e) {
+            closeQuietly(connection);
+            throw e;
+        }
+    }
+
+    private static Connection connect(DatabaseSettings settings) {
+        try {
+            return settings.connect("backtick-bench");
+        } catch (SQLException e) {
+            throw new DatabaseUnavailableException("cannot connect to the database " + settings.describe() + ": "
+                    + DatabaseUnavailableException.reason(e), e);
+        }
+    }
+
+    // A session lock, released when this connection closes (also when the process dies), so a
+    // bench killed with SIGKILL never leaves a lock behind; the key is derived from the name.
+    private void lock() throws SQLException {
+        try (PreparedStatement st = connection.prepareStatement("select pg_try_advisory_lock(hashtextextended(?, 0))")) {
+            st.setString(1, "backtick bench:" + schema);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                if (!rs.getBoolean(1)) {
+                    throw new ConfigException("another backtick bench is using schema " + schema
+                            + " right now; wait for it, or give this one another --schema");
+                }
+            }
+        }
+    }
+
+    private void refuseForeign() throws SQLException {
+        String mark;
+        boolean hasJobsTable;
+        try (PreparedStatement st = connection.prepareStatement(
+                "select obj_description(n.oid, 'pg_namespace'), to_regclass(quote_ident(n.nspname) || '.jobs') is not null"
+                        + " from pg_namespace n where n.nspname = ?")) {
+            st.setString(1, schema);
+            try (ResultSet rs = st.executeQuery()) {
+                if (!rs.next()) {
+                    return;
+                }
+                mark = rs.getString(1);
+                hasJobsTable = rs.getBoolean(2);
+            }
+        }
+        if (MARK.equals(mark)) {
+            // A bench that was killed, or ran with --keep, left it: ours to drop.
+            execute("drop schema " + quoted(schema) + " cascade");
+            return;
+        }
+        String refusal = "; backtick bench works only in a schema of its own, which it creates and drops, "
+                + "so it leaves this one alone: choose another with --schema (default backtick_bench)";
+        if (hasJobsTable && holdsJobs()) {
+            throw new ConfigException("schema " + schema + " holds jobs that backtick bench did not create" + refusal);
+        }
+        throw new ConfigException("schema " + schema + " already exists and backtick bench did not create it" + refusal);
+    }
+
+    private boolean holdsJobs() throws SQLException {
+        try (Statement st = connection.createStatement();
+             ResultSet rs = st.executeQuery("select exists (select 1 from " + jobs + ")")) {
+            rs.next();
+            return rs.getBoolean(1);
+        }
+    }
+
+    private void createMarked() throws SQLException {
+        connection.setAutoCommit(false);
+        try {
+            execute("create schema " + quoted(schema));
+            execute("comment on schema " + quoted(schema) + " is '" + MARK + "'");
+            connection.commit();
+        } catch (SQLException | RuntimeException e) {
+            connection.rollback();
+            throw e;
+        } finally {
+            connection.setAutoCommit(true);
+        }
+    }
+
+    /** Refreshes the planner's statistics of the jobs table, as autovacuum would after a large insert. */
+    public void analyze() {
+        run("analyze " + jobs);
+    }
+
+    /**
+     * Whether any job of {@code priority} has not yet reached an end state. Asked every few
+     * milliseconds at the end of a run, so it must stay cheap on a busy box: each part reads one
+     * partial index (claim, running, due) and stops at the first row. The available part is a
+     * scalar subquery ordered as the claim index: an EXISTS would drop the order and, with
+     * statistics taken while every job was available, the planner would scan the whole table.
+     */
+    public boolean anyUnfinished(int priority) {
+        return count("select ((select id from " + jobs + " where state = 'available' and priority = " + priority
+                + " order by priority desc, run_at, id limit 1) is not null"
+                + " or exists (select 1 from " + jobs + " where state = 'running' and priority = " + priority + ")"
+                + " or exists (select 1 from " + jobs + " where state in ('scheduled', 'retryable') and priority = "
+                + priority + "))::int") > 0;
+    }
+
+    /** How many jobs of {@code priority} are completed (read once at the end: a full scan). */
+    public long completed(int priority) {
+        return count("select count(*) from " + jobs + " where state = 'completed' and priority = " + priority);
+    }
+
+    /** The server's version, for the report. */
+    public String serverVersion() {
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("show server_version")) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException e) {
+            throw unavailable("read the server version", e);
+        }
+    }
+
+    /**
+     * Drops the schema and everything in it, if it still carries the mark. Safe to call twice.
+     *
+     * @return whether the schema is gone
+     */
+    public synchronized boolean drop() {
+        if (dropped) {
+            return true;
+        }
+        try (PreparedStatement st = connection.prepareStatement(
+                "select obj_description(n.oid, 'pg_namespace') from pg_namespace n where n.nspname = ?")) {
+            st.setString(1, schema);
+            try (ResultSet rs = st.executeQuery()) {
+                if (rs.next() && !MARK.equals(rs.getString(1))) {
+                    return false;
+                }
+            }
+            execute("drop schema if exists " + quoted(schema) + " cascade");
+            dropped = true;
+            return true;
+        } catch (SQLException e) {
+            throw unavailable("drop the bench schema", e);
+        }
+    }
+
+    public String name() {
+        return schema;
+    }
+
+    /** Releases the lock and the connection. */
+    @Override
+    public void close() {
+        closeQuietly(connection);
+    }
+
+    private long count(String sql) {
+        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw unavailable("count the bench jobs", e);
+        }
+    }
+
+    private void run(String sql) {
+        try {
+            execute(sql);
+        } catch (SQLException e) {
+            throw unavailable(sql, e);
+        }
+    }
+
+    private void execute(String sql) throws SQLException {
+        try (Statement st = connection.createStatement()) {
+            st.execute(sql);
+        }
+    }
+
+    private DatabaseUnavailableException unavailable(String what, SQLException e) {
+        return new DatabaseUnavailableException("cannot " + what + " in schema " + schema + ": "
+                + DatabaseUnavailableException.reason(e), e);
+    }
+
+    /** The name is a checked plain identifier ({@code QueueSchema.require}), so quoting it is enough. */
+    private static String quoted(String schema) {
+        return '"' + schema + '"';
+    }
+
+    private static void closeQuietly(Connection connection) {
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            // closing; the server ends the session (and its lock) either way
+        }
+    }
+}

@@ -1,0 +1,202 @@
+package io.backtick.runner.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.backtick.api.BacktickClient;
+import io.backtick.runner.config.DatabaseSettings;
+import io.backtick.runner.queue.BenchSchema;
+import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.testsupport.TestDatabase;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code backtick bench} in-process against the test server, each test in a schema of its own.
+ * These prove the bench works and cleans up; they never assert how fast anything is.
+ */
+class BenchCommandTest {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path files;
+
+    /** {@code bench} on {@code schema} of the test server, followed by {@code rest}. */
+    private CliTest.Result bench(String schema, String... rest) throws IOException {
+        List<String> args = new ArrayList<>(List.of("bench"));
+        args.addAll(CliTest.databaseArgs(TestDatabase.server().withSchema(schema), files));
+        args.addAll(List.of(rest));
+        return CliTest.run(args.toArray(String[]::new));
+    }
+
+    private static JsonNode json(CliTest.Result result) throws IOException {
+        assertThat(result.exit()).as(result.err()).isZero();
+        assertThat(result.out().lines()).as("stdout is one JSON object").hasSize(1);
+        return JSON.readTree(result.out());
+    }
+
+    @Test
+    void burnDownRunsEveryJobReportsBothRatesAndDropsItsSchema() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+
+        JsonNode report = json(bench(schema, "--jobs", "3000", "--threads", "4", "--json"));
+
+        assertThat(report.path("mode").asText()).isEqualTo("burn-down");
+        assertThat(report.path("jobs").asLong()).isEqualTo(3000);
+        assertThat(report.path("backlog").asLong()).isZero();
+        assertThat(report.path("threads").asInt()).isEqualTo(4);
+        assertThat(report.path("enqueue").path("jobs").asLong()).isEqualTo(3000);
+        assertThat(report.path("process").path("jobs").asLong()).isEqualTo(3000);
+        assertThat(report.path("completed").asLong()).isEqualTo(3000);
+        for (String phase : List.of("enqueue", "process")) {
+            assertThat(report.path(phase).path("seconds").asDouble()).as(phase).isPositive();
+            assertThat(report.path(phase).path("jobs_per_second").asDouble()).as(phase).isPositive();
+        }
+        assertThat(report.path("schema").asText()).isEqualTo(schema);
+        assertThat(report.path("schema_dropped").asBoolean()).isTrue();
+        assertThat(report.path("environment").path("postgres").asText()).isNotBlank();
+        assertThat(report.path("environment").path("cores").asInt()).isPositive();
+        assertThat(schemaExists(schema)).isFalse();
+    }
+
+    @Test
+    void burnDownAboveABacklogTimesOnlyTheTimedJobs() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+
+        JsonNode report = json(bench(schema, "--jobs", "1000", "--backlog", "2000", "--threads", "4", "--json"));
+
+        assertThat(report.path("backlog").asLong()).isEqualTo(2000);
+        assertThat(report.path("process").path("jobs").asLong()).isEqualTo(1000);
+        assertThat(report.path("completed").asLong()).isEqualTo(1000);
+        assertThat(schemaExists(schema)).isFalse();
+    }
+
+    @Test
+    void continuousModeReportsThroughputAndLatencyPercentiles() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+
+        JsonNode report = json(bench(schema, "--rate", "200", "--duration", "2s", "--threads", "4", "--json"));
+
+        assertThat(report.path("mode").asText()).isEqualTo("continuous");
+        assertThat(report.path("rate").asDouble()).isEqualTo(200.0);
+        assertThat(report.path("duration_seconds").asDouble()).isEqualTo(2.0);
+        assertThat(report.path("enqueue").path("jobs").asLong()).isEqualTo(400);
+        assertThat(report.path("process").path("jobs").asLong()).isEqualTo(400);
+        assertThat(report.path("completed").asLong()).isEqualTo(400);
+        JsonNode latency = report.path("latency_ms");
+        assertThat(latency.path("jobs").asLong()).isEqualTo(400);
+        double p50 = latency.path("p50").asDouble();
+        double p90 = latency.path("p90").asDouble();
+        double p99 = latency.path("p99").asDouble();
+        double max = latency.path("max").asDouble();
+        assertThat(p50).isNotNegative().isLessThanOrEqualTo(p90);
+        assertThat(p90).isLessThanOrEqualTo(p99);
+        assertThat(p99).isLessThanOrEqualTo(max);
+        assertThat(report.path("schema_dropped").asBoolean()).isTrue();
+        assertThat(schemaExists(schema)).isFalse();
+    }
+
+    @Test
+    void refusesASchemaHoldingJobsItDidNotCreateAndLeavesThemAlone() throws IOException, SQLException {
+        DatabaseSettings queue = TestDatabase.newQueueSettings(BenchCommandTest.class);
+        try (QueueDatabase db = QueueDatabase.open(queue, 1, "bench-test")) {
+            BacktickClient.create(db.dataSource()).withSchema(queue.schema()).schedule("precious", 42);
+        }
+        try {
+            CliTest.Result result = bench(queue.schema(), "--jobs", "10", "--json");
+
+            assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(result.out()).isEmpty();
+            assertThat(result.errLines()).singleElement(STRING)
+                    .startsWith("backtick: schema " + queue.schema() + " holds jobs that backtick bench did not create")
+                    .contains("--schema");
+            assertThat(jobCount(queue.schema())).isEqualTo(1);
+        } finally {
+            TestDatabase.dropSchema(queue.schema());
+        }
+    }
+
+    @Test
+    void refusesAnExistingSchemaItDidNotMarkEvenWhenEmpty() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+        TestDatabase.execute("create schema " + schema);
+        try {
+            CliTest.Result result = bench(schema, "--jobs", "10");
+
+            assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(result.errLines()).singleElement(STRING)
+                    .startsWith("backtick: schema " + schema + " already exists and backtick bench did not create it");
+            assertThat(schemaExists(schema)).isTrue();
+        } finally {
+            TestDatabase.dropSchema(schema);
+        }
+    }
+
+    @Test
+    void keepLeavesTheMarkedSchemaAndTheNextBenchReplacesIt() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+        try {
+            CliTest.Result kept = bench(schema, "--jobs", "500", "--threads", "2", "--keep");
+
+            assertThat(kept.exit()).as(kept.err()).isZero();
+            assertThat(kept.out()).contains("burn-down of 500 jobs").contains("schema " + schema + " kept");
+            assertThat(schemaComment(schema)).isEqualTo(BenchSchema.MARK);
+            assertThat(jobCount(schema)).isEqualTo(500);
+
+            JsonNode again = json(bench(schema, "--jobs", "200", "--threads", "2", "--json"));
+
+            assertThat(again.path("completed").asLong()).isEqualTo(200);
+            assertThat(schemaExists(schema)).isFalse();
+        } finally {
+            TestDatabase.dropSchema(schema);
+        }
+    }
+
+    @Test
+    void jobsWithContinuousModeIsAUsageError() throws IOException, SQLException {
+        CliTest.Result result = bench(TestDatabase.newSchema(BenchCommandTest.class), "--rate", "10", "--jobs", "5");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(result.errLines().get(0)).startsWith("backtick: --jobs is for burn-down mode");
+    }
+
+    private static boolean schemaExists(String schema) throws SQLException {
+        return queryOne("select count(*) from pg_namespace where nspname = ?", schema) == 1;
+    }
+
+    private static long jobCount(String schema) throws SQLException {
+        return queryOne("select count(*) from \"" + schema + "\".jobs where ? is not null", schema);
+    }
+
+    private static String schemaComment(String schema) throws SQLException {
+        try (Connection c = TestDatabase.connect();
+             PreparedStatement st = c.prepareStatement(
+                     "select obj_description(oid, 'pg_namespace') from pg_namespace where nspname = ?")) {
+            st.setString(1, schema);
+            try (ResultSet rs = st.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
+    private static long queryOne(String sql, String parameter) throws SQLException {
+        try (Connection c = TestDatabase.connect(); PreparedStatement st = c.prepareStatement(sql)) {
+            st.setString(1, parameter);
+            try (ResultSet rs = st.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+}
