@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class IdleInTransactionIT {
 
-    private static final int BACKLOG = 800;
+    private static final int BACKLOG = 5_000;
 
     @TempDir
     Path dir;
@@ -40,7 +40,7 @@ class IdleInTransactionIT {
             List<RunnerProcess> runners = run.startRunners(2, "idle", "--threads", "8");
             run.startFeeding(BACKLOG, 2);
             // Warm up (the runners' JIT, the pools) before measuring.
-            run.awaitExecutions(5_000, Duration.ofSeconds(120));
+            run.awaitExecutions(2 * BACKLOG, Duration.ofSeconds(120));
 
             // The phases are measuring windows of fixed length (pacing, not synchronisation).
             Timestamp t0 = now(run);
