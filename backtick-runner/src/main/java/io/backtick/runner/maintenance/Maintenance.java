@@ -187,12 +187,14 @@ public final class Maintenance extends PeriodicLoop {
     /** What {@link #vacuumIfNeglected} did. */
     public enum TableCare { NONE, VACUUMED, ANALYZED }
 
-    private void reportAbsentWorkers() {
+    /** Logs the jobs that wait for a worker no live runner serves, if any; returns them by worker. */
+    Map<String, Long> reportAbsentWorkers() {
         Map<String, Long> waiting = queue.waitingForAbsentWorkers(Heartbeat.EXPIRY);
         if (!waiting.isEmpty()) {
             log.warn("Jobs wait for workers no live runner serves: {}", waiting.entrySet().stream()
                     .map(e -> e.getKey() + " (" + e.getValue() + ")").collect(Collectors.joining(", ")));
         }
+        return waiting;
     }
 
     @Override

@@ -30,6 +30,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One chaos scenario's world: a queue schema of its own (on the shared test server, or on a
@@ -56,6 +60,8 @@ final class ChaosRun implements AutoCloseable {
     private final Set<Long> stoppedPids = Collections.synchronizedSet(new HashSet<>());
     private final long started = System.nanoTime();
     private BacktickCli cli;
+    private final AtomicLong enqueued = new AtomicLong();
+    private ScheduledExecutorService feeder;
 
     private ChaosRun(String scenario, DatabaseSettings settings, boolean shared, Path dir) throws IOException {
         this.scenario = scenario;
@@ -154,6 +160,32 @@ final class ChaosRun implements AutoCloseable {
     void enqueue(int n, long millis, boolean inDatabase) {
         execute("insert into " + jobs + " (worker, args) select '" + ChaosPlugin.WORKER + "', jsonb_build_array("
                 + millis + ", " + inDatabase + ") from generate_series(1, " + n + ")");
+        enqueued.addAndGet(n);
+    }
+
+    /** How many jobs this run has enqueued. */
+    long enqueued() {
+        return enqueued.get();
+    }
+
+    /**
+     * Keeps at least {@code backlog} jobs of {@code millis} available, checking every 200 ms, until
+     * {@link #stopFeeding}: the runners' speed, not the supply, sets the pace, however fast they are.
+     */
+    void startFeeding(int backlog, long millis) {
+        feeder = Executors.newSingleThreadScheduledExecutor();
+        feeder.scheduleWithFixedDelay(() -> {
+            if (count("select count(*) from " + jobs + " where state = 'available'") < backlog) {
+                enqueue(backlog, millis, false);
+            }
+        }, 0, 200, TimeUnit.MILLISECONDS);
+    }
+
+    /** Stops feeding and returns how many jobs this run has enqueued in all. */
+    long stopFeeding() throws InterruptedException {
+        feeder.shutdown();
+        assertThat(feeder.awaitTermination(30, TimeUnit.SECONDS)).as("feeder stopped").isTrue();
+        return enqueued();
     }
 
     long executions() {
@@ -174,6 +206,20 @@ final class ChaosRun implements AutoCloseable {
                     return rs.getLong(1);
                 }
             }
+        });
+    }
+
+    /** The ids of the runners that hold running jobs now. */
+    List<String> runnersHoldingJobs() {
+        return query(c -> {
+            List<String> ids = new ArrayList<>();
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("select distinct runner_id from " + jobs + " where state = 'running' order by 1")) {
+                while (rs.next()) {
+                    ids.add(rs.getString(1));
+                }
+            }
+            return ids;
         });
     }
 
@@ -304,6 +350,9 @@ final class ChaosRun implements AutoCloseable {
 
     @Override
     public void close() {
+        if (feeder != null) {
+            feeder.shutdownNow();
+        }
         synchronized (processes) {
             processes.forEach(RunnerProcess::close);
         }

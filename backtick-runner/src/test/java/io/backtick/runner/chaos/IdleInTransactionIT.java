@@ -12,10 +12,6 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class IdleInTransactionIT {
 
-    private static final int BACKLOG = 800;
+    private static final int BACKLOG = 5_000;
 
     @TempDir
     Path dir;
@@ -39,18 +35,10 @@ class IdleInTransactionIT {
         assumeTrue(ThrowawayPostgres.available(), "no PostgreSQL binaries in " + ThrowawayPostgres.BIN);
         Duration window = Duration.ofSeconds(ChaosRun.scale(4, 15));
         Duration hold = Duration.ofSeconds(ChaosRun.scale(8, 60));
-        AtomicLong enqueued = new AtomicLong();
-        ScheduledExecutorService feeder = Executors.newSingleThreadScheduledExecutor();
         try (ThrowawayPostgres postgres = ThrowawayPostgres.start("max_connections=100");
              ChaosRun run = ChaosRun.on(postgres, "idle_in_transaction", dir)) {
             List<RunnerProcess> runners = run.startRunners(2, "idle", "--threads", "8");
-            // Keep a backlog of available jobs, so throughput is limited by the runners, not by the supply.
-            feeder.scheduleWithFixedDelay(() -> {
-                if (run.count("select count(*) from " + run.jobsTable() + " where state = 'available'") < BACKLOG) {
-                    run.enqueue(BACKLOG, 2, false);
-                    enqueued.addAndGet(BACKLOG);
-                }
-            }, 0, 200, TimeUnit.MILLISECONDS);
+            run.startFeeding(BACKLOG, 2);
             // Warm up (the runners' JIT, the pools) before measuring.
             run.awaitExecutions(2 * BACKLOG, Duration.ofSeconds(120));
 
@@ -71,8 +59,7 @@ class IdleInTransactionIT {
             long deadDuring = deadTuples(run);
             Thread.sleep(window.toMillis());
             Timestamp t3 = now(run);
-            feeder.shutdown();
-            assertThat(feeder.awaitTermination(30, TimeUnit.SECONDS)).isTrue();
+            long jobs = run.stopFeeding();
 
             double before = rate(run, t0, t1);
             double during = rate(run, t1, t2);
@@ -81,15 +68,12 @@ class IdleInTransactionIT {
                             + " after %.0f (%.0f%%); dead tuples in jobs %d before, %d at the end of the hold%n",
                     before, hold.toSeconds(), during, 100 * during / before, after, 100 * after / before, deadBefore, deadDuring);
 
-            long jobs = enqueued.get();
             run.awaitAllFinished(jobs, Duration.ofSeconds(300));
             ChaosRun.Report report = run.verify(jobs);
             assertThat(report.ranMoreThanOnce()).isZero();
             assertThat(during).as("jobs/s while the transaction is held open").isPositive();
             assertThat(after).as("jobs/s after it ends, against %.0f before", before).isGreaterThanOrEqualTo(before * 0.5);
             assertThat(runners).allMatch(RunnerProcess::isAlive);
-        } finally {
-            feeder.shutdownNow();
         }
     }
 

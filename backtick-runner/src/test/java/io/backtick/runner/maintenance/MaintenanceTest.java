@@ -221,4 +221,23 @@ class MaintenanceTest {
             db.dsl().execute("alter table jobs reset (autovacuum_enabled)");
         }
     }
+
+    @Test
+    void jobsWaitingForAWorkerNoLiveRunnerServesAreLogged() {
+        db.runners().register(new RunnerRegistry.RunnerInfo("r", "h", 1, "dev", List.of("served")));
+        client.schedule("served");
+        client.schedule("nobody's; worker");
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Maintenance.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged = new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            maintenance("me").reportAbsentWorkers();
+        } finally {
+            logger.detachAppender(logged);
+        }
+
+        assertThat(logged.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .containsExactly("Jobs wait for workers no live runner serves: nobody's; worker (1)");
+    }
 }
