@@ -28,9 +28,15 @@ public final class Completer extends Loop {
     private final Duration flushTimeout;
     private final LinkedBlockingQueue<Outcome> pending = new LinkedBlockingQueue<>();
     private final AtomicLong written = new AtomicLong();
+    private final HeldJobs held;
 
     public Completer(JobQueue queue, DatabaseHealth health, Duration flushTimeout) {
+        this(queue, health, flushTimeout, new HeldJobs());
+    }
+
+    public Completer(JobQueue queue, DatabaseHealth health, Duration flushTimeout, HeldJobs held) {
         super("backtick-completer", flushTimeout.plusSeconds(5));
+        this.held = held;
         this.queue = queue;
         this.health = health;
         this.flushTimeout = flushTimeout;
@@ -87,6 +93,7 @@ public final class Completer extends Loop {
             try {
                 queue.finish(batch);
                 written.addAndGet(batch.size());
+                held.written(batch);
                 health.ok();
                 return true;
             } catch (RuntimeException e) {

@@ -48,6 +48,7 @@ public final class Producer extends Loop {
     private final Wakeup wakeup;
     private final RunnerMetrics metrics;
     private final IntSupplier unwrittenOutcomes;
+    private final HeldJobs heldJobs;
     /** Jobs claimed by this runner whose attempt has not ended yet: running, or waiting for a thread. */
     private final AtomicInteger held = new AtomicInteger();
     private final AtomicLong finished = new AtomicLong();
@@ -60,7 +61,7 @@ public final class Producer extends Loop {
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
                     int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics,
-                    IntSupplier unwrittenOutcomes) {
+                    IntSupplier unwrittenOutcomes, HeldJobs heldJobs) {
         super("backtick-producer", Duration.ofSeconds(10));
         this.metrics = metrics;
         this.queue = queue;
@@ -73,6 +74,7 @@ public final class Producer extends Loop {
         this.pollInterval = pollInterval;
         this.wakeup = wakeup;
         this.unwrittenOutcomes = unwrittenOutcomes;
+        this.heldJobs = heldJobs;
     }
 
     @Override
@@ -110,6 +112,7 @@ public final class Producer extends Loop {
             wakeup.await(failurePause, TimeUnit.MILLISECONDS);
             return;
         }
+        heldJobs.claimed(claimed);
         held.addAndGet(claimed.size());
         metrics.claimed(claimed.size());
         for (ClaimedJob job : claimed) {

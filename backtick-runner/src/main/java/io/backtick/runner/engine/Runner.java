@@ -61,13 +61,14 @@ public final class Runner implements Service {
         this.workers = workers;
         JobQueue queue = database.jobs();
         RunnerMetrics metrics = new RunnerMetrics(meters);
-        this.completer = new Completer(queue, health, Duration.ofSeconds(10));
+        HeldJobs held = new HeldJobs();
+        this.completer = new Completer(queue, health, Duration.ofSeconds(10), held);
         this.executor = new JobExecutor(workers, completer, new Backoff(settings.retryBase()),
                 settings.defaultTimeout(), settings.threads(), clock, metrics);
         Wakeup wakeup = new Wakeup();
         this.producer = new Producer(queue, executor, health, settings.runnerId(), workers.names(),
                 settings.threads(), settings.claimBatch(), settings.pollInterval(), wakeup, metrics,
-                completer::pendingCount);
+                completer::pendingCount, held);
         metrics.gauge("backtick.jobs.running", "Jobs running now", executor::runningCount);
         metrics.gauge("backtick.threads.lost", "Threads held by timed-out jobs that ignore interruption",
                 executor::lostThreads);
@@ -81,7 +82,7 @@ public final class Runner implements Service {
                 .map(s -> ScheduleSpec.of(s.name(), s.schedule(), settings.scheduleZone()))
                 .toList();
         this.notifier = new Notifier(database.settings(), producer::wake);
-        this.maintenance = new Maintenance(database.maintenance(), executor, health, settings.runnerId(),
+        this.maintenance = new Maintenance(database.maintenance(), executor, held, health, settings.runnerId(),
                 settings.retainCompleted(), settings.retainDiscarded());
         this.scheduler = new Scheduler(database.schedules(), workers, health,
                 min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wake);

@@ -2,6 +2,7 @@ package io.backtick.runner.maintenance;
 
 import io.backtick.runner.engine.DatabaseHealth;
 import io.backtick.runner.engine.Heartbeat;
+import io.backtick.runner.engine.HeldJobs;
 import io.backtick.runner.engine.JobExecutor;
 import io.backtick.runner.engine.PeriodicLoop;
 import io.backtick.runner.queue.MaintenanceQueue;
@@ -22,6 +23,9 @@ import org.slf4j.LoggerFactory;
  *   <li>prune, every minute: completed jobs older than the retention, discarded and cancelled ones
  *       older than theirs, deleted in bounded batches;</li>
  *   <li>absent workers, every minute: logs jobs waiting for a worker no live runner serves;</li>
+ *   <li>unknown claims, every 30 s (every runner, for its own jobs): jobs running under this
+ *       runner's id for 30 s that it does not hold went back to the queue, attempt unspent: their
+ *       claim committed but its reply was lost with the connection, so they never reached it;</li>
  *   <li>vacuum, every 10 s, only where autovacuum does not tend the jobs table (it is off on the
  *       server or for the table): vacuums it once dead rows pass 1% of the live ones, so claims do
  *       not slow down as dead index entries pile up, and analyzes it once 2% of it has changed
@@ -36,6 +40,8 @@ public final class Maintenance extends PeriodicLoop {
     static final Duration RESCUE_EVERY = Duration.ofSeconds(10);
     static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
     static final Duration REPORT_EVERY = Duration.ofMinutes(1);
+    /** How often, and after how long, a runner looks for jobs claimed in its name that never reached it. */
+    static final Duration UNKNOWN_CLAIMS_EVERY = Duration.ofSeconds(30);
     static final Duration VACUUM_EVERY = Duration.ofSeconds(10);
     /** Fewer dead (or changed) rows than this are never worth a vacuum (or analyze) of our own. */
     static final long VACUUM_MIN_ROWS = 10_000;
@@ -44,6 +50,7 @@ public final class Maintenance extends PeriodicLoop {
 
     private final MaintenanceQueue queue;
     private final JobExecutor executor;
+    private final HeldJobs held;
     private final DatabaseHealth health;
     private final String runnerId;
     private final Duration retainCompleted;
@@ -55,11 +62,12 @@ public final class Maintenance extends PeriodicLoop {
     public record Round(int cancelRequests, int rescued, int pruned) {
     }
 
-    public Maintenance(MaintenanceQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId,
+    public Maintenance(MaintenanceQueue queue, JobExecutor executor, HeldJobs held, DatabaseHealth health, String runnerId,
                        Duration retainCompleted, Duration retainDiscarded) {
         super("maintenance", health, Duration.ofSeconds(1), Duration.ofSeconds(30));
         this.queue = queue;
         this.executor = executor;
+        this.held = held;
         this.health = health;
         this.runnerId = runnerId;
         this.retainCompleted = retainCompleted;
@@ -82,6 +90,9 @@ public final class Maintenance extends PeriodicLoop {
         }
         if (mayBeDue("report-absent-workers", REPORT_EVERY) && queue.takeTurn("report-absent-workers", REPORT_EVERY, runnerId)) {
             reportAbsentWorkers();
+        }
+        if (mayBeDue("unknown-claims", UNKNOWN_CLAIMS_EVERY)) {
+            handBackUnknownClaims();
         }
         if (mayBeDue("vacuum", VACUUM_EVERY) && queue.takeTurn("vacuum", VACUUM_EVERY, runnerId)) {
             vacuumIfNeglected();
@@ -148,6 +159,25 @@ public final class Maintenance extends PeriodicLoop {
         }
         queue.recordResult("prune", "pruned " + total);
         return total;
+    }
+
+    /**
+     * Hands back, attempt unspent, the jobs the database shows running under this runner's id for
+     * at least {@link #UNKNOWN_CLAIMS_EVERY} that this runner does not hold (see {@link HeldJobs}).
+     */
+    public int handBackUnknownClaims() {
+        List<Long> unknown = queue.runningUnder(runnerId, UNKNOWN_CLAIMS_EVERY).stream()
+                .filter(id -> !held.holds(id))
+                .toList();
+        if (unknown.isEmpty()) {
+            return 0;
+        }
+        int n = queue.releaseUnknown(runnerId, unknown, UNKNOWN_CLAIMS_EVERY);
+        if (n > 0) {
+            log.warn("Handed back {} job(s) claimed in this runner's name whose claim never reached it "
+                    + "(the connection was lost with the reply); they run again, attempt unspent", n);
+        }
+        return n;
     }
 
     /**

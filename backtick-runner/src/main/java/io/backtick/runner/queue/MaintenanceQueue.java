@@ -6,6 +6,7 @@ import static io.backtick.jooq.Tables.RUNNERS;
 import static org.jooq.impl.DSL.inline;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -127,6 +128,26 @@ public final class MaintenanceQueue {
     /** Refreshes the planner's statistics of the jobs table (after a bulk insert the claim needs them). */
     public void analyzeJobs() {
         dsl.execute("analyze jobs");
+    }
+
+    /** The ids of the jobs running under {@code runnerId} that were claimed at least {@code age} ago. */
+    public List<Long> runningUnder(String runnerId, Duration age) {
+        return dsl.fetch("""
+                select id from jobs
+                where state = 'running' and runner_id = ? and attempted_at < now() - ? * interval '1 millisecond'
+                """, runnerId, age.toMillis()).getValues(0, Long.class);
+    }
+
+    /**
+     * Makes the named jobs, running under {@code runnerId} since at least {@code age} ago,
+     * available again with their attempt given back: they never reached the runner.
+     */
+    public int releaseUnknown(String runnerId, Collection<Long> ids, Duration age) {
+        return dsl.execute("""
+                update jobs set state = 'available', attempt = attempt - 1, run_at = now()
+                where id = any(?::bigint[]) and state = 'running' and runner_id = ?
+                  and attempted_at < now() - ? * interval '1 millisecond'
+                """, ids.toArray(new Long[0]), runnerId, age.toMillis());
     }
 
     /** Deletes up to {@code limit} jobs that reached {@code states} more than {@code age} ago. */

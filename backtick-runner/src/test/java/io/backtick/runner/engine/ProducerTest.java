@@ -68,7 +68,7 @@ class ProducerTest {
                     java.time.Clock.systemUTC(), metrics);
             java.util.concurrent.atomic.AtomicInteger unwritten = new java.util.concurrent.atomic.AtomicInteger(10_000);
             Producer producer = new Producer(db.jobs(), executor, health, "backpressure-test", workers.names(), 2, 100,
-                    Duration.ofMillis(50), new Wakeup(), metrics, unwritten::get);
+                    Duration.ofMillis(50), new Wakeup(), metrics, unwritten::get, new HeldJobs());
             completer.start();
             executor.start();
             producer.start();

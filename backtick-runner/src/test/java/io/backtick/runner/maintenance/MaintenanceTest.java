@@ -7,6 +7,7 @@ import io.backtick.api.BacktickClient;
 import io.backtick.api.JobRequest;
 import io.backtick.api.JobState;
 import io.backtick.runner.config.RunnerSettings;
+import io.backtick.runner.engine.HeldJobs;
 import io.backtick.runner.engine.Runner;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.JobView;
@@ -57,7 +58,11 @@ class MaintenanceTest {
     }
 
     private static Maintenance maintenance(String runnerId) {
-        return new Maintenance(queue, null, new io.backtick.runner.engine.DatabaseHealth(), runnerId,
+        return maintenance(runnerId, new HeldJobs());
+    }
+
+    private static Maintenance maintenance(String runnerId, HeldJobs held) {
+        return new Maintenance(queue, null, held, new io.backtick.runner.engine.DatabaseHealth(), runnerId,
                 Duration.ofDays(7), Duration.ofDays(30));
     }
 
@@ -239,5 +244,20 @@ class MaintenanceTest {
 
         assertThat(logged.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
                 .containsExactly("Jobs wait for workers no live runner serves: nobody's; worker (1)");
+    }
+
+    @Test
+    void jobsRunningUnderThisRunnerThatItDoesNotHoldGoBackWithTheirAttemptAfterAWhile() {
+        long lost = running("me", Duration.ofSeconds(60), 1, 16);     // its claim's reply never arrived
+        long fresh = running("me", Duration.ofSeconds(1), 1, 16);     // claimed a moment ago
+        long other = running("someone-else", Duration.ofSeconds(60), 1, 16);
+
+        assertThat(maintenance("me").handBackUnknownClaims()).isEqualTo(1);
+
+        JobView back = db.jobs().find(lost).orElseThrow();
+        assertThat(back.state()).isEqualTo(JobState.AVAILABLE);
+        assertThat(back.attempt()).as("the attempt never ran").isZero();
+        assertThat(db.jobs().find(fresh).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+        assertThat(db.jobs().find(other).orElseThrow().state()).isEqualTo(JobState.RUNNING);
     }
 }
