@@ -33,7 +33,7 @@ public record RunnerSettings(
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_RETRY_BASE = Duration.ofSeconds(10);
     public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
-    public static final int DEFAULT_CLAIM_BATCH = 1_000;
+    public static final int DEFAULT_CLAIM_BATCH = 4_000;
     public static final Duration DEFAULT_RETAIN_COMPLETED = Duration.ofDays(7);
     public static final Duration DEFAULT_RETAIN_DISCARDED = Duration.ofDays(30);
 

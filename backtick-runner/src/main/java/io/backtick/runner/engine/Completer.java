@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 public final class Completer extends Loop {
 
     private static final Logger log = LoggerFactory.getLogger(Completer.class);
-    private static final int BATCH = 2_000;
+    private static final int BATCH = 5_000;
 
     private final JobQueue queue;
     private final DatabaseHealth health;

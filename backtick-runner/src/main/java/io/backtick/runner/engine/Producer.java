@@ -17,7 +17,9 @@ import java.util.function.IntSupplier;
  * worker threads plus a prefetch: the jobs it would finish in the next {@link #LOOKAHEAD} at the
  * rate it has been finishing them, never more than the claim batch. Slow jobs get no prefetch (a
  * claimed job does not wait in memory while another runner could run it); short jobs get a deep
- * one, so a claim takes hundreds of jobs at a time and the threads never wait for the database.
+ * one, so a claim takes thousands of jobs at a time and the threads never wait for the database.
+ * Jobs with large arguments get a shallow one: a prefetch holds at most
+ * {@link #PREFETCH_ARGS_CHARS} characters of arguments.
  * A prefetched job waits at most about {@link #LOOKAHEAD} before a thread takes it.
  *
  * <p>It claims nothing while the completer holds more than two claim batches of unwritten outcomes:
@@ -30,10 +32,15 @@ public final class Producer extends Loop {
 
     /** How far ahead, in time at the current finishing rate, the producer claims. */
     static final Duration LOOKAHEAD = Duration.ofMillis(100);
-    /** While fewer than a quarter of the places are free, wait this long for more before claiming, so claims stay batched. */
+    /** While fewer than half the places are free, wait this long for more before claiming, so claims stay batched. */
     private static final long GATHER_MILLIS = 2;
     /** How long to wait before looking again while the completer is behind. */
     private static final long BACKLOG_PAUSE_MILLIS = 20;
+    /**
+     * At most this many characters of arguments wait in a prefetch: jobs with large arguments get
+     * a shallow one, so prefetching never fills the heap.
+     */
+    static final long PREFETCH_ARGS_CHARS = 16L << 20;
     /** How often the finishing rate is measured. */
     private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -56,6 +63,7 @@ public final class Producer extends Loop {
     private volatile int wakeBelow = -1;
     private long failurePause = 0;
     private double rate; // jobs finished per second, smoothed
+    private double argsChars = 1; // characters of arguments per claimed job, smoothed
     private long rateSince = System.nanoTime();
     private long finishedAtRateSince;
 
@@ -87,7 +95,7 @@ public final class Producer extends Loop {
         }
         int capacity = threads + prefetch();
         int want = capacity - held.get();
-        int gather = Math.max(1, capacity / 4);
+        int gather = Math.max(1, capacity / 2);
         if (want < gather) {
             // Few places free: wait for more, briefly if any are free, else until one frees.
             awaitPlaces(capacity - gather, want > 0 ? GATHER_MILLIS : pollInterval.toMillis());
@@ -113,6 +121,13 @@ public final class Producer extends Loop {
             return;
         }
         heldJobs.claimed(claimed);
+        if (!claimed.isEmpty()) {
+            long chars = 0;
+            for (ClaimedJob job : claimed) {
+                chars += job.argsJson().length();
+            }
+            argsChars = (argsChars + Math.max(1.0, (double) chars / claimed.size())) / 2;
+        }
         held.addAndGet(claimed.size());
         metrics.claimed(claimed.size());
         for (ClaimedJob job : claimed) {
@@ -155,7 +170,8 @@ public final class Producer extends Loop {
             finishedAtRateSince = done;
         }
         long ahead = Math.round(rate * LOOKAHEAD.toNanos() / 1e9);
-        return (int) Math.min(ahead, claimBatch - threads);
+        long fits = (long) (PREFETCH_ARGS_CHARS / argsChars);
+        return (int) Math.min(Math.min(ahead, fits), claimBatch - threads);
     }
 
     /** Jobs this runner holds now: running or waiting for a thread. */
