@@ -57,9 +57,9 @@ public final class Producer extends Loop {
     private final IntSupplier unwrittenOutcomes;
     private final HeldJobs heldJobs;
     /** Jobs claimed by this runner whose attempt has not ended yet: running, or waiting for a thread. */
-    private final AtomicInteger held = new AtomicInteger();
+    private final AtomicInteger attemptsOpen = new AtomicInteger();
     private final AtomicLong finished = new AtomicLong();
-    /** While the producer waits for places, a job that ends with no more than this many held wakes it. */
+    /** While the producer waits for places, an attempt that ends with no more than this many open wakes it. */
     private volatile int wakeBelow = -1;
     private long failurePause = 0;
     private double rate; // jobs finished per second, smoothed
@@ -94,12 +94,12 @@ public final class Producer extends Loop {
             return;
         }
         int capacity = threads + prefetch();
-        int want = capacity - held.get();
+        int want = capacity - attemptsOpen.get();
         int gather = Math.max(1, capacity / 2);
         if (want < gather) {
             // Few places free: wait for more, briefly if any are free, else until one frees.
             awaitPlaces(capacity - gather, want > 0 ? GATHER_MILLIS : pollInterval.toMillis());
-            want = capacity - held.get();
+            want = capacity - attemptsOpen.get();
             if (want <= 0) {
                 return;
             }
@@ -128,7 +128,7 @@ public final class Producer extends Loop {
             }
             argsChars = (argsChars + Math.max(1.0, (double) chars / claimed.size())) / 2;
         }
-        held.addAndGet(claimed.size());
+        attemptsOpen.addAndGet(claimed.size());
         metrics.claimed(claimed.size());
         for (ClaimedJob job : claimed) {
             executor.execute(job, this::attemptEnded);
@@ -142,7 +142,7 @@ public final class Producer extends Loop {
     private void awaitPlaces(int level, long timeoutMillis) throws InterruptedException {
         wakeBelow = level;
         try {
-            if (held.get() > level) {
+            if (attemptsOpen.get() > level) {
                 wakeup.await(timeoutMillis, TimeUnit.MILLISECONDS);
             }
         } finally {
@@ -153,7 +153,7 @@ public final class Producer extends Loop {
     /** Runs on a worker thread when an attempt has ended and its outcome has been handed over. */
     private void attemptEnded() {
         finished.incrementAndGet();
-        if (held.decrementAndGet() <= wakeBelow) {
+        if (attemptsOpen.decrementAndGet() <= wakeBelow) {
             wakeup.signal();
         }
     }
@@ -176,7 +176,7 @@ public final class Producer extends Loop {
 
     /** Jobs this runner holds now: running or waiting for a thread. */
     int heldCount() {
-        return held.get();
+        return attemptsOpen.get();
     }
 
     /** Claim again now rather than at the next poll: jobs may be ready. */
