@@ -66,7 +66,7 @@ public final class Runner implements Service {
         this.executor = new JobExecutor(workers, completer, new Backoff(settings.retryBase()),
                 settings.defaultTimeout(), settings.threads(), clock, metrics);
         Wakeup wakeup = new Wakeup();
-        this.producer = new Producer(queue, executor, health, settings.runnerId(), workers.names(),
+        this.producer = new Producer(database.jobsForProducer(), executor, health, settings.runnerId(), workers.names(),
                 settings.threads(), settings.claimBatch(), settings.pollInterval(), wakeup, metrics,
                 completer::pendingCount, held);
         metrics.gauge("backtick.jobs.running", "Jobs running now", executor::runningCount);

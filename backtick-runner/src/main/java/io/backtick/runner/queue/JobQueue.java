@@ -49,9 +49,12 @@ public final class JobQueue {
             """;
 
     private final DSLContext dsl;
+    /** Where claims run: the runner's claim connection, or the pool for everyone else. */
+    private final DSLContext claimDsl;
 
-    JobQueue(DSLContext dsl) {
+    JobQueue(DSLContext dsl, DSLContext claimDsl) {
         this.dsl = dsl;
+        this.claimDsl = claimDsl;
     }
 
     /**
@@ -87,7 +90,7 @@ public final class JobQueue {
                         .forUpdate()
                         .skipLocked());
         Field<Long> claimedId = claimable.field("id", Long.class);
-        return dsl.with(claimable)
+        return claimDsl.with(claimable)
                 .update(JOBS)
                 .set(JOBS.STATE, io.backtick.jooq.enums.JobState.running)
                 .set(JOBS.ATTEMPT, JOBS.ATTEMPT.plus(1))
