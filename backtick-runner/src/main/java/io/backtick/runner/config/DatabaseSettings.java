@@ -1,7 +1,11 @@
 package io.backtick.runner.config;
 
 import io.backtick.api.QueueSchema;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
 import java.util.Objects;
+import java.util.Properties;
 
 /**
  * Where the queue lives: a JDBC URL without credentials, the credentials apart from it, and the
@@ -22,8 +26,8 @@ public record DatabaseSettings(String jdbcUrl, String user, String password, Str
      * Opens one plain connection outside any pool, for a role that holds it for long (a LISTEN, a
      * session lock), named {@code applicationName} in {@code pg_stat_activity}.
      */
-    public java.sql.Connection connect(String applicationName) throws java.sql.SQLException {
-        java.util.Properties properties = new java.util.Properties();
+    public Connection connect(String applicationName) throws SQLException {
+        Properties properties = new Properties();
         if (user != null) {
             properties.setProperty("user", user);
         }
@@ -33,7 +37,7 @@ public record DatabaseSettings(String jdbcUrl, String user, String password, Str
         properties.setProperty("ApplicationName", applicationName);
         properties.setProperty("tcpKeepAlive", "true");
         properties.setProperty("connectTimeout", "5");
-        return java.sql.DriverManager.getConnection(jdbcUrl, properties);
+        return DriverManager.getConnection(jdbcUrl, properties);
     }
 
     /** Host, port and database, for log lines and error messages. */

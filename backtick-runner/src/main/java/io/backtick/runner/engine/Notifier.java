@@ -3,11 +3,9 @@ package io.backtick.runner.engine;
 import io.backtick.runner.config.DatabaseSettings;
 import io.backtick.runner.lifecycle.Loop;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.Properties;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -60,17 +58,7 @@ public final class Notifier extends Loop {
     }
 
     private Connection listen() throws SQLException {
-        Properties properties = new Properties();
-        if (database.user() != null) {
-            properties.setProperty("user", database.user());
-        }
-        if (database.password() != null) {
-            properties.setProperty("password", database.password());
-        }
-        properties.setProperty("ApplicationName", "backtick-notifier");
-        properties.setProperty("tcpKeepAlive", "true");
-        properties.setProperty("connectTimeout", "5");
-        Connection c = DriverManager.getConnection(database.jdbcUrl(), properties);
+        Connection c = database.connect("backtick-notifier");
         try (Statement listen = c.createStatement()) {
             listen.execute("listen \"" + channel(database.schema()) + "\"");
         } catch (SQLException e) {

@@ -207,9 +207,9 @@ public final class Maintenance extends PeriodicLoop {
         }
         long millis = (System.nanoTime() - started) / 1_000_000;
         String result = String.format("%s the jobs table (%d live rows, %d dead, %d changed since analyzed) in %d ms",
-                care == TableCare.VACUUMED ? "vacuumed" : "analyzed", table.live(), table.dead(),
+                care == TableCare.VACUUMED ? "Vacuumed" : "Analyzed", table.live(), table.dead(),
                 table.changedSinceAnalyze(), millis);
-        log.info("{}{}", Character.toUpperCase(result.charAt(0)), result.substring(1));
+        log.info(result);
         queue.recordResult("vacuum", result);
         return care;
     }
