@@ -99,6 +99,11 @@ public record RunnerSettings(
                 retainCompleted, retainDiscarded);
     }
 
+    public RunnerSettings withClaimBatch(int claimBatch) {
+        return new RunnerSettings(runnerId, threads, pollInterval, retryBase, shutdownGrace, defaultTimeout, claimBatch, scheduleZone,
+                retainCompleted, retainDiscarded);
+    }
+
     private static void requirePositive(String option, Duration value) {
         Objects.requireNonNull(value, option);
         if (value.isNegative() || value.isZero()) {

@@ -85,4 +85,35 @@ class ProducerTest {
             }
         }
     }
+
+    @Test
+    void aRunnerMeetingABacklogOfQuickJobsClaimsInFullBatches() {
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("quick", Void.class, (args, job) -> { });
+        try (QueueDatabase db = TestDatabase.newQueue(ProducerTest.class, 4)) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            java.util.List<io.backtick.api.JobRequest> backlog = new java.util.ArrayList<>();
+            for (int i = 0; i < 6_000; i++) {
+                backlog.add(io.backtick.api.JobRequest.of("quick"));
+            }
+            client.enqueueAll(backlog);
+            io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            Runner runner = new Runner(RunnerSettings.defaults("burst-test").withThreads(2).withClaimBatch(500),
+                    db, workers, java.time.Clock.systemUTC(), meters);
+            runner.start();
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() ->
+                        db.jobs().countByState().getOrDefault(JobState.COMPLETED, 0L) == 6_000);
+            } finally {
+                runner.stop();
+            }
+            io.micrometer.core.instrument.DistributionSummary claims = meters.get("backtick.claim.jobs").summary();
+            // Two threads, yet claims grow to the full batch: the first ones start at the thread count.
+            assertThat(claims.max()).isEqualTo(500);
+            assertThat(claims.totalAmount()).isEqualTo(6_000);
+            // 12 full claims would do; the ramp from two jobs to 500 takes a few more, not hundreds.
+            assertThat(claims.count()).isLessThanOrEqualTo(36);
+        }
+    }
 }
