@@ -27,7 +27,13 @@ public record DatabaseSettings(String jdbcUrl, String user, String password, Str
      * session lock), named {@code applicationName} in {@code pg_stat_activity}.
      */
     public Connection connect(String applicationName) throws SQLException {
+        return connect(applicationName, new Properties());
+    }
+
+    /** As {@link #connect(String)}, with more driver properties. */
+    public Connection connect(String applicationName, Properties driverProperties) throws SQLException {
         Properties properties = new Properties();
+        properties.putAll(driverProperties);
         if (user != null) {
             properties.setProperty("user", user);
         }

@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Properties;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -25,6 +26,8 @@ public final class Notifier extends Loop {
     private final DatabaseSettings database;
     private final Runnable onNotification;
     private Connection connection;
+    private String arrivalToken;
+    private volatile boolean listening;
     private long reconnectPause;
 
     public Notifier(DatabaseSettings database, Runnable onNotification) {
@@ -47,7 +50,7 @@ public final class Notifier extends Loop {
             }
             PGNotification[] notifications = connection.unwrap(PGConnection.class).getNotifications(WAIT_MILLIS);
             if (notifications != null && notifications.length > 0) {
-                onNotification.run();
+                onNotification.run(); // usually a second time: the arrival of its bytes woke the producer already
             }
         } catch (SQLException e) {
             close();
@@ -58,13 +61,27 @@ public final class Notifier extends Loop {
     }
 
     private Connection listen() throws SQLException {
-        Connection c = database.connect("backtick-notifier");
+        // Wake the producer the moment a notification's bytes arrive, not when the driver returns
+        // it (see ArrivalSocketFactory). Until LISTEN has run, nothing is woken.
+        listening = false;
+        if (arrivalToken == null) {
+            arrivalToken = ArrivalSocketFactory.register(() -> {
+                if (listening) {
+                    onNotification.run();
+                }
+            });
+        }
+        Properties driver = new Properties();
+        driver.setProperty("socketFactory", ArrivalSocketFactory.class.getName());
+        driver.setProperty("socketFactoryArg", arrivalToken);
+        Connection c = database.connect("backtick-notifier", driver);
         try (Statement listen = c.createStatement()) {
             listen.execute("listen \"" + channel(database.schema()) + "\"");
         } catch (SQLException e) {
             c.close();
             throw e;
         }
+        listening = true;
         // Jobs may have arrived while we were not listening.
         onNotification.run();
         return c;
@@ -84,6 +101,9 @@ public final class Notifier extends Loop {
     @Override
     protected void finish() {
         close();
+        if (arrivalToken != null) {
+            ArrivalSocketFactory.unregister(arrivalToken);
+        }
     }
 
     @Override
