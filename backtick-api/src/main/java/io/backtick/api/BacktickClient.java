@@ -30,7 +30,9 @@ import javax.sql.DataSource;
  * }
  * }</pre>
  *
- * <p>Every call is one round trip. A job that names a worker no runner has declared yet is still
+ * <p>Every call that enqueues one job is one round trip. Many jobs in one call go in one
+ * transaction: with {@code COPY} from {@value #COPY_AT_LEAST} on (a query for their ids, the COPY,
+ * the commit), else as multi-row inserts. A job that names a worker no runner has declared yet is still
  * stored; it takes the defaults queue {@code default}, priority 0 and 16 attempts, and waits until
  * a runner that serves the worker claims it.
  */
@@ -38,6 +40,10 @@ public final class BacktickClient {
 
     /** Rows written by one statement when enqueueing many; larger lists take several. */
     private static final int CHUNK = 5_000;
+    /** From this many jobs in one call, they are written with COPY where the driver allows. */
+    static final int COPY_AT_LEAST = 500;
+    /** Rows written by one COPY. */
+    private static final int COPY_CHUNK = 10_000;
 
     private final ConnectionSource connections;
     private final String schema;
@@ -110,19 +116,24 @@ public final class BacktickClient {
         return enqueueAll(transaction, List.of(request)).get(0);
     }
 
-    /** Enqueues many jobs in one transaction, a few thousand per round trip; returns their ids in order. */
+    /**
+     * Enqueues many jobs in one transaction; returns their ids in order. From {@value #COPY_AT_LEAST}
+     * jobs on, on the PostgreSQL driver, they go in with {@code COPY} (see {@link CopyInsert}); fewer
+     * go in one multi-row insert per few thousand.
+     */
     public List<Long> enqueueAll(Collection<JobRequest> requests) {
+        List<JobRequest> all = List.copyOf(requests);
         try (Connection connection = connections.getConnection()) {
             boolean autoCommit = connection.getAutoCommit();
-            if (!autoCommit || requests.size() <= CHUNK) {
-                return insert(connection, requests);
+            if (!autoCommit || (all.size() < COPY_AT_LEAST && all.size() <= CHUNK)) {
+                return insert(connection, all);
             }
             connection.setAutoCommit(false);
             try {
-                List<Long> ids = insert(connection, requests);
+                List<Long> ids = insert(connection, all);
                 connection.commit();
                 return ids;
-            } catch (RuntimeException | Error e) {
+            } catch (SQLException | RuntimeException | Error e) {
                 connection.rollback();
                 throw e;
             } finally {
@@ -137,18 +148,23 @@ public final class BacktickClient {
     public List<Long> enqueueAll(Connection transaction, Collection<JobRequest> requests) {
         Objects.requireNonNull(transaction, "transaction");
         try {
-            return insert(transaction, requests);
+            return insert(transaction, List.copyOf(requests));
         } catch (SQLException e) {
             throw failure(e);
         }
     }
 
-    private List<Long> insert(Connection connection, Collection<JobRequest> requests) throws SQLException {
-        List<JobRequest> all = List.copyOf(requests);
+    private List<Long> insert(Connection connection, List<JobRequest> all) throws SQLException {
+        CopyInsert copy = all.size() >= COPY_AT_LEAST ? CopyInsert.open(connection) : null;
         List<Long> ids = new ArrayList<>(all.size());
-        for (int from = 0; from < all.size(); from += CHUNK) {
-            List<JobRequest> chunk = all.subList(from, Math.min(all.size(), from + CHUNK));
-            insertChunk(connection, chunk, ids);
+        int chunkSize = copy == null ? CHUNK : COPY_CHUNK;
+        for (int from = 0; from < all.size(); from += chunkSize) {
+            List<JobRequest> chunk = all.subList(from, Math.min(all.size(), from + chunkSize));
+            if (copy != null) {
+                ids.addAll(copy.insert(connection, schema, chunk));
+            } else {
+                insertChunk(connection, chunk, ids);
+            }
         }
         return ids;
     }

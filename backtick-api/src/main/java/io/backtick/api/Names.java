@@ -19,8 +19,10 @@ final class Names {
         if (name.length() > MAX_LENGTH) {
             throw new IllegalArgumentException(what + " name is longer than " + MAX_LENGTH + " characters");
         }
-        if (name.chars().anyMatch(Character::isISOControl)) {
-            throw new IllegalArgumentException(what + " name must not contain control characters");
+        for (int i = 0; i < name.length(); i++) {
+            if (Character.isISOControl(name.charAt(i))) {
+                throw new IllegalArgumentException(what + " name must not contain control characters");
+            }
         }
         return name;
     }

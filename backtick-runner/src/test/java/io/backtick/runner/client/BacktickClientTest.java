@@ -133,6 +133,84 @@ class BacktickClientTest {
     }
 
     @Test
+    void aBulkEnqueueStoresWhatSingleEnqueuesStore() {
+        db.jobs().registerWorkers(List.of(new WorkerDefaults("mailer", "mail", 7, 3, null)));
+        Instant past = Instant.parse("2020-01-02T03:04:05.123456Z");
+        List<JobRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            // Arguments COPY's text format must escape, and ones it must not touch.
+            JobRequest r = JobRequest.of(i % 2 == 0 ? "mailer" : "undeclared",
+                    i, "tab\there", "line\nbreak\r", "back\\slash", "quote \" ' ;", "unicode \u00e9\u4e2d");
+            if (i % 3 == 0) {
+                r = r.withQueue("q" + i).withPriority(i).withMaxAttempts(1 + i % 5);
+            }
+            if (i % 5 == 0) {
+                r = r.in(Duration.ofHours(1));
+            } else if (i % 7 == 0) {
+                r = r.at(past);
+            }
+            requests.add(r);
+        }
+
+        List<Long> bulk = client.enqueueAll(requests); // 600 at once: COPY
+        List<Long> single = new ArrayList<>();
+        for (JobRequest r : requests) {
+            single.add(client.enqueue(r)); // one at a time: the multi-row insert
+        }
+
+        assertThat(bulk).hasSize(600).isSorted().doesNotHaveDuplicates();
+        for (int i = 0; i < requests.size(); i++) {
+            JobView viaCopy = db.jobs().find(bulk.get(i)).orElseThrow();
+            JobView viaInsert = db.jobs().find(single.get(i)).orElseThrow();
+            assertThat(viaCopy).usingRecursiveComparison()
+                    .ignoringFields("id", "runAt", "createdAt")
+                    .isEqualTo(viaInsert);
+            if (requests.get(i).runAt() != null) {
+                assertThat(viaCopy.runAt()).isEqualTo(past).isEqualTo(viaInsert.runAt());
+            } else if (requests.get(i).delay() != null) {
+                assertThat(Duration.between(viaCopy.createdAt(), viaCopy.runAt())).isEqualTo(Duration.ofHours(1));
+            } else {
+                assertThat(viaCopy.runAt()).isEqualTo(viaCopy.createdAt());
+            }
+        }
+        assertThat(db.jobs().find(bulk.get(1)).orElseThrow().argsJson())
+                .isEqualTo("[1, \"tab\\there\", \"line\\nbreak\\r\", \"back\\\\slash\", \"quote \\\" ' ;\", \"unicode é中\"]");
+        assertThat(db.jobs().find(bulk.get(0)).orElseThrow()).extracting(JobView::queue, JobView::priority,
+                JobView::maxAttempts, JobView::state).containsExactly("q0", 0, 1, JobState.SCHEDULED);
+        assertThat(db.jobs().find(bulk.get(2)).orElseThrow()).extracting(JobView::queue, JobView::priority,
+                JobView::maxAttempts, JobView::state).containsExactly("mail", 7, 3, JobState.AVAILABLE);
+        assertThat(db.jobs().find(bulk.get(1)).orElseThrow()).extracting(JobView::queue, JobView::priority,
+                JobView::maxAttempts).containsExactly("default", 0, 16);
+    }
+
+    @Test
+    void aBulkEnqueueWithOneBadArgumentStoresNothing() {
+        List<JobRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 1_000; i++) {
+            requests.add(i == 777 ? JobRequest.ofJson("w", "{not json") : JobRequest.of("w", i));
+        }
+        assertThatThrownBy(() -> client.enqueueAll(requests))
+                .isInstanceOf(BacktickException.class)
+                .hasMessageContaining("not valid JSON");
+        assertThat(db.jobs().countByState()).isEmpty();
+    }
+
+    @Test
+    void aBulkEnqueueInARolledBackTransactionLeavesNoTrace() throws Exception {
+        List<JobRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 2_000; i++) {
+            requests.add(JobRequest.of("w", i));
+        }
+        try (Connection tx = db.dataSource().getConnection()) {
+            tx.setAutoCommit(false);
+            assertThat(client.enqueueAll(tx, requests)).hasSize(2_000);
+            tx.rollback();
+            tx.setAutoCommit(true);
+        }
+        assertThat(db.jobs().countByState()).isEmpty();
+    }
+
+    @Test
     void invalidRawJsonIsRefusedWithAClearMessage() {
         assertThatThrownBy(() -> client.schedule("w", Json.raw("{not json")))
                 .isInstanceOf(BacktickException.class)
