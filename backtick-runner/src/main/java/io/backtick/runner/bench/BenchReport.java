@@ -117,7 +117,7 @@ public record BenchReport(BenchOptions options, Phase backlog, Phase enqueue, Ph
                 text.append(line("backlog", backlog, "enqueued first, untimed by the figures below"));
             }
             text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s",
-                    Bench.BULK_BATCH, options.analyze() ? "; then ANALYZE, untimed" : "")));
+                    Bench.BULK_BATCH, options.analyze() ? "; then VACUUM (ANALYZE), untimed" : "")));
         } else {
             text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s, %s, PostgreSQL %s at %s%n",
                     options.rate(), options.duration().toNanos() / 1e9, runnersText(), environment.postgres(),

@@ -83,9 +83,9 @@ final class BenchCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--no-analyze",
-            description = "Burn-down: do not ANALYZE the jobs table between enqueue and processing; the runner's "
+            description = "Burn-down: do not VACUUM (ANALYZE) the jobs table between enqueue and processing; the runner's "
                     + "statements are then planned on whatever statistics autovacuum has gathered (by default the "
-                    + "bench analyzes, as autovacuum would within a minute, so runs compare).")
+                    + "bench vacuums and analyzes, as autovacuum would within a minute, so runs compare).")
     boolean noAnalyze;
 
     @Option(names = "--keep", description = "Leave the bench schema in place at the end, for inspection.")
