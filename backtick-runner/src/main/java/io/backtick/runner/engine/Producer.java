@@ -42,8 +42,6 @@ public final class Producer extends Loop {
      * a shallow one, so prefetching never fills the heap.
      */
     static final long PREFETCH_ARGS_CHARS = 16L << 20;
-    /** A full claim whose jobs all ended within this long earns a burst: see {@link #burst()}. */
-    static final Duration BURST_WITHIN = Duration.ofMillis(10);
     /** How often the finishing rate is measured. */
     private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** The shortest stretch of a window over which a rise in the finishing rate is believed. */
@@ -71,11 +69,6 @@ public final class Producer extends Loop {
     private double argsChars = 1; // characters of arguments per claimed job, smoothed
     private long rateSince = System.nanoTime();
     private long finishedAtRateSince;
-    private long lastClaimNanos;
-    /** The size of the last claim if it came back full and no burst has been granted on it yet, else 0. */
-    private int lastClaimed;
-    private int burst;
-    private long burstSince;
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
                     int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics,
@@ -103,7 +96,7 @@ public final class Producer extends Loop {
             wakeup.await(BACKLOG_PAUSE_MILLIS, TimeUnit.MILLISECONDS);
             return;
         }
-        int capacity = threads + Math.max(prefetch(), burst());
+        int capacity = threads + prefetch();
         int want = capacity - attemptsOpen.get();
         int gather = Math.max(1, capacity / 2);
         if (want < gather) {
@@ -139,8 +132,6 @@ public final class Producer extends Loop {
             argsChars = (argsChars + Math.max(1.0, (double) chars / claimed.size())) / 2;
         }
         attemptsOpen.addAndGet(claimed.size());
-        lastClaimNanos = System.nanoTime();
-        lastClaimed = claimed.size() == want ? claimed.size() : 0;
         metrics.claimed(claimed.size());
         for (ClaimedJob job : claimed) {
             executor.execute(job, this::attemptEnded);
@@ -189,25 +180,6 @@ public final class Producer extends Loop {
         long ahead = Math.round(rate * LOOKAHEAD.toNanos() / 1e9);
         long fits = (long) (PREFETCH_ARGS_CHARS / argsChars);
         return (int) Math.min(Math.min(ahead, fits), 2L * claimBatch - threads);
-    }
-
-    /**
-     * Extra places while the finishing rate is still being measured: when the threads were through
-     * a full claim within {@link #BURST_WITHIN} of it, the next one may be twice as large. A runner
-     * that meets a backlog of short jobs so reaches full claims within a few round trips, instead
-     * of after several rate windows. Jobs that take longer than that never earn a burst. A burst
-     * lasts {@link #LOOKAHEAD}; by then the measured rate speaks for itself.
-     */
-    private int burst() {
-        long now = System.nanoTime();
-        if (lastClaimed > 0 && attemptsOpen.get() == 0 && now - lastClaimNanos <= BURST_WITHIN.toNanos()) {
-            burst = (int) Math.min(2L * lastClaimed, 2L * claimBatch - threads);
-            burstSince = now;
-            lastClaimed = 0;
-        } else if (burst > 0 && now - burstSince > LOOKAHEAD.toNanos()) {
-            burst = 0;
-        }
-        return burst;
     }
 
     /** Jobs this runner holds now: running or waiting for a thread. */
