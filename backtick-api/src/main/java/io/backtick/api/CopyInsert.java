@@ -24,13 +24,15 @@ import java.util.Set;
  * <p>COPY cannot return ids nor look up a worker's declared defaults, so one query first takes the
  * ids from the table's sequence, reads the defaults of the workers named, and reads the
  * transaction's {@code now()}; the rows then carry every value the single-row insert would have
- * computed: the same defaults, the same due time and state. The driver's COPY API is reached by
+ * computed: the same defaults, the same due time and state, in COPY's binary format, so the
+ * server parses no text. The driver's COPY API is reached by
  * reflection: this module is compiled without the driver, and on any other driver
  * {@link #open} returns null and the client inserts as usual.
  */
 final class CopyInsert {
 
     private static final int FLUSH_BYTES = 1 << 16;
+
 
     private final Object copyManager;
     private final Method copyIn;
@@ -94,7 +96,7 @@ final class CopyInsert {
             }
         }
         copy(connection, "copy " + q + ".jobs (id, worker, args, queue, priority, max_attempts, run_at, state) "
-                + "from stdin", requests, ids, now, declared);
+                + "from stdin with (format binary)", requests, ids, now, declared);
         List<Long> result = new ArrayList<>(ids.length);
         for (long id : ids) {
             result.add(id);
@@ -108,29 +110,30 @@ final class CopyInsert {
         boolean ended = false;
         try {
             Method write = in.getClass().getMethod("writeToCopy", byte[].class, int.class, int.class);
-            StringBuilder rows = new StringBuilder(FLUSH_BYTES + 4096);
+            Rows rows = new Rows(FLUSH_BYTES + 4096);
+            rows.header();
             for (int i = 0; i < requests.size(); i++) {
                 JobRequest r = requests.get(i);
                 Defaults d = declared.getOrDefault(r.worker(), Defaults.NONE);
                 Instant due = r.runAt() != null ? r.runAt()
                         : r.delay() != null ? now.plusMillis(r.delay().toMillis())
                         : now;
-                rows.append(ids[i]).append('\t');
-                text(rows, r.worker()).append('\t');
-                text(rows, r.argsJson()).append('\t');
-                text(rows, r.queue() != null ? r.queue() : d.queue()).append('\t');
-                rows.append(r.priority() != null ? r.priority() : d.priority()).append('\t');
-                rows.append(r.maxAttempts() != null ? r.maxAttempts() : d.maxAttempts()).append('\t');
-                rows.append(due).append('\t');
-                rows.append(due.isAfter(now) ? "scheduled" : "available").append('\n');
-                if (rows.length() >= FLUSH_BYTES) {
-                    byte[] bytes = rows.toString().getBytes(StandardCharsets.UTF_8);
-                    invoke(write, in, bytes, 0, bytes.length);
-                    rows.setLength(0);
+                rows.fields(8);
+                rows.int8(ids[i]);
+                rows.text(r.worker());
+                rows.jsonb(r.argsJson());
+                rows.text(r.queue() != null ? r.queue() : d.queue());
+                rows.int4(r.priority() != null ? r.priority() : d.priority());
+                rows.int4(r.maxAttempts() != null ? r.maxAttempts() : d.maxAttempts());
+                rows.timestamptz(due);
+                rows.text(due.isAfter(now) ? "scheduled" : "available");
+                if (rows.size() >= FLUSH_BYTES) {
+                    invoke(write, in, rows.bytes(), 0, rows.size());
+                    rows.clear();
                 }
             }
-            byte[] bytes = rows.toString().getBytes(StandardCharsets.UTF_8);
-            invoke(write, in, bytes, 0, bytes.length);
+            rows.trailer();
+            invoke(write, in, rows.bytes(), 0, rows.size());
             invoke(in.getClass().getMethod("endCopy"), in);
             ended = true;
         } catch (NoSuchMethodException e) {
@@ -148,19 +151,109 @@ final class CopyInsert {
         }
     }
 
-    /** A value in COPY's text format: backslash, tab, newline and carriage return escaped. */
-    private static StringBuilder text(StringBuilder out, String value) {
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            switch (c) {
-                case '\\' -> out.append("\\\\");
-                case '\t' -> out.append("\\t");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                default -> out.append(c);
+    /**
+     * Rows in COPY's binary format: no text for the server to parse, numbers and times as they are
+     * stored. Each field is its length and its bytes; jsonb is a version byte and the JSON text; an
+     * enum is its label.
+     */
+    private static final class Rows {
+        private static final byte[] SIGNATURE = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', (byte) 0xff, '\r', '\n', 0};
+        /** 2000-01-01T00:00:00Z, PostgreSQL's epoch, in seconds from Java's. */
+        private static final long POSTGRES_EPOCH_SECONDS = 946_684_800L;
+
+        private byte[] buffer;
+        private int size;
+
+        Rows(int capacity) {
+            buffer = new byte[capacity];
+        }
+
+        void header() {
+            put(SIGNATURE);
+            putInt(0); // flags
+            putInt(0); // header extension length
+        }
+
+        void trailer() {
+            putShort(-1);
+        }
+
+        void fields(int count) {
+            putShort(count);
+        }
+
+        void int8(long value) {
+            putInt(8);
+            putLong(value);
+        }
+
+        void int4(int value) {
+            putInt(4);
+            putInt(value);
+        }
+
+        void timestamptz(Instant t) {
+            putInt(8);
+            putLong((t.getEpochSecond() - POSTGRES_EPOCH_SECONDS) * 1_000_000L + t.getNano() / 1_000);
+        }
+
+        void text(String value) {
+            byte[] utf8 = value.getBytes(StandardCharsets.UTF_8);
+            putInt(utf8.length);
+            put(utf8);
+        }
+
+        void jsonb(String json) {
+            byte[] utf8 = json.getBytes(StandardCharsets.UTF_8);
+            putInt(utf8.length + 1);
+            ensure(1);
+            buffer[size++] = 1; // jsonb's binary format version
+            put(utf8);
+        }
+
+        byte[] bytes() {
+            return buffer;
+        }
+
+        int size() {
+            return size;
+        }
+
+        void clear() {
+            size = 0;
+        }
+
+        private void put(byte[] bytes) {
+            ensure(bytes.length);
+            System.arraycopy(bytes, 0, buffer, size, bytes.length);
+            size += bytes.length;
+        }
+
+        private void putShort(int v) {
+            ensure(2);
+            buffer[size++] = (byte) (v >>> 8);
+            buffer[size++] = (byte) v;
+        }
+
+        private void putInt(int v) {
+            ensure(4);
+            for (int shift = 24; shift >= 0; shift -= 8) {
+                buffer[size++] = (byte) (v >>> shift);
             }
         }
-        return out;
+
+        private void putLong(long v) {
+            ensure(8);
+            for (int shift = 56; shift >= 0; shift -= 8) {
+                buffer[size++] = (byte) (v >>> shift);
+            }
+        }
+
+        private void ensure(int more) {
+            if (size + more > buffer.length) {
+                buffer = java.util.Arrays.copyOf(buffer, Math.max(buffer.length * 2, size + more));
+            }
+        }
     }
 
     private static Object invoke(Method method, Object target, Object... args) throws SQLException {
