@@ -173,9 +173,13 @@ public final class Producer extends Loop {
             finishedAtRateSince = done;
         } else if (elapsed >= RISE_SAMPLE_NANOS) {
             // A rising rate is followed at once, a falling one only window by window: a runner that
-            // meets a backlog of short jobs claims deep within milliseconds, not after several windows.
-            double recent = (finished.get() - finishedAtRateSince) * 1e9 / elapsed;
-            rate = Math.max(rate, recent);
+            // meets a backlog of short jobs claims deep within milliseconds, not after several
+            // windows. Only once more jobs ended than twice the threads, though: slow jobs that
+            // started together end together, a burst that says nothing about their length.
+            long ended = finished.get() - finishedAtRateSince;
+            if (ended > 2L * threads) {
+                rate = Math.max(rate, ended * 1e9 / elapsed);
+            }
         }
         long ahead = Math.round(rate * LOOKAHEAD.toNanos() / 1e9);
         long fits = (long) (PREFETCH_ARGS_CHARS / argsChars);

@@ -116,4 +116,42 @@ class ProducerTest {
             assertThat(claims.count()).isLessThanOrEqualTo(36);
         }
     }
+
+    @Test
+    void slowJobsThatEndTogetherEarnNoDeepPrefetch() {
+        java.util.concurrent.atomic.AtomicReference<CountDownLatch> wave =
+                new java.util.concurrent.atomic.AtomicReference<>(new CountDownLatch(1));
+        AtomicInteger started = new AtomicInteger();
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("wave", Void.class, (args, job) -> {
+            CountDownLatch mine = wave.get();
+            started.incrementAndGet();
+            mine.await(30, TimeUnit.SECONDS);
+        });
+        try (QueueDatabase db = TestDatabase.newQueue(ProducerTest.class, 4)) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            for (int i = 0; i < 200; i++) {
+                client.schedule("wave");
+            }
+            Runner runner = new Runner(RunnerSettings.defaults("wave-test").withThreads(4)
+                    .withPollInterval(Duration.ofMillis(50)), db, workers);
+            runner.start();
+            try {
+                for (int round = 1; round <= 5; round++) {
+                    int expected = 4 * round;
+                    await().atMost(Duration.ofSeconds(10)).until(() -> started.get() >= expected);
+                    // Four threads busy, four jobs just ended at once: what the runner holds beyond
+                    // its threads stays a shallow prefetch (at most 80 jobs/s x 100 ms), never a
+                    // claim sized on the burst.
+                    await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2)).until(() ->
+                            db.jobs().countByState().getOrDefault(JobState.RUNNING, 0L) <= 4 + 8);
+                    CountDownLatch ending = wave.getAndSet(new CountDownLatch(1));
+                    ending.countDown();
+                }
+            } finally {
+                wave.get().countDown();
+                runner.stop();
+            }
+        }
+    }
 }
