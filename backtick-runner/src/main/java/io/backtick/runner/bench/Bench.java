@@ -42,6 +42,8 @@ public final class Bench {
     static final int TIMED_PRIORITY = 0;
     static final int BACKLOG_PRIORITY = -1;
     static final int WARMUP_PRIORITY = 1;
+    /** The warm-up runs in this many rounds, each with runners of its own (see {@link #warmUp}). */
+    static final int WARMUP_ROUNDS = 2;
     /** The bench gives up when no timed job has started or finished for this long. */
     private static final Duration STALL = Duration.ofSeconds(60);
 
@@ -63,7 +65,7 @@ public final class Bench {
     public BenchReport run() throws InterruptedException {
         boolean continuous = options.mode() == BenchOptions.Mode.CONTINUOUS;
         LatencyRecorder latencies = new LatencyRecorder(continuous ? options.continuousJobs() : 0);
-        BenchWorker worker = new BenchWorker(latencies);
+        BenchWorker worker = new BenchWorker(continuous ? latencies : null);
         int enqueuers = continuous ? enqueuers(options.rate()) : 1;
         try {
             BenchSchema schema = BenchSchema.create(settings);
@@ -111,23 +113,31 @@ public final class Bench {
     }
 
     /**
-     * Runs the warm-up jobs with runners of their own, then stops them: the JIT compiles the hot
-     * path on these, and the timed run meets a warm JVM, as a long-lived runner would.
+     * Runs the warm-up jobs in {@link #WARMUP_ROUNDS} rounds, each with runners of its own that
+     * then stop: the JIT compiles the hot path on these, and the timed run meets a warm JVM, as a
+     * long-lived runner would. One round is not enough: a runner's first jobs take paths its steady
+     * state never does (its pool starting threads), so the JIT compiles the steady state without
+     * them, and the next runner to start throws that code away (deoptimises it) and has it
+     * recompiled, which took the C2 compiler half a core for the first second of a timed run. The
+     * second round's runners pay for that instead.
      */
     private void warmUp(BacktickClient client, BenchSchema schema, BenchWorker worker) throws InterruptedException {
         AtomicLong enqueued = new AtomicLong();
         progress.show(() -> String.format(Locale.ROOT, "warm-up: %,d of %,d jobs enqueued, %,d run", enqueued.get(),
-                options.warmup(), worker.backlogStarted()));
-        enqueueBulk(client, options.warmup(), BenchWorker.WARMUP_ARGS, WARMUP_PRIORITY, enqueued);
-        Runners warmup = runners("warmup", worker);
-        try {
-            warmup.start();
-            while (schema.anyUnfinished(WARMUP_PRIORITY)) {
-                abortIfCleaningUp();
-                Thread.sleep(50);
+                options.warmup(), worker.warmupStarted()));
+        for (int round = 0; round < WARMUP_ROUNDS; round++) {
+            int jobs = options.warmup() / WARMUP_ROUNDS + (round < options.warmup() % WARMUP_ROUNDS ? 1 : 0);
+            enqueueBulk(client, jobs, BenchWorker.WARMUP_ARGS, WARMUP_PRIORITY, enqueued);
+            Runners warmup = runners("warmup" + (round + 1) + "-", worker);
+            try {
+                warmup.start();
+                while (schema.anyUnfinished(WARMUP_PRIORITY)) {
+                    abortIfCleaningUp();
+                    Thread.sleep(50);
+                }
+            } finally {
+                warmup.stop();
             }
-        } finally {
-            warmup.stop();
         }
     }
 

@@ -7,22 +7,32 @@ import io.backtick.runner.plugin.WorkerRegistry;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * The bench's built-in worker, {@value #NAME}: it does nothing but note that a job started. Its
- * arguments say which kind of job it is: {@code []} a timed burn-down job, {@code ["backlog"]} a
- * job of the backlog beneath ({@code ["warmup"]} one of the warm-up), {@code [SEQ]} a continuous-mode job whose start the
- * {@link LatencyRecorder} times. It takes the arguments as raw JSON so binding costs nothing.
+ * The bench's built-in worker, {@value #NAME}: it does nothing but note that a job started. In
+ * burn-down mode its arguments say which kind of job it is: {@code [0]} a timed job, {@code [1]} a
+ * job of the backlog beneath, {@code [2]} one of the warm-up; in continuous mode they are
+ * {@code [SEQ]}, a sequence number whose start the {@link LatencyRecorder} times. It takes the
+ * arguments as raw JSON so binding costs nothing.
+ *
+ * <p>Every burn-down job takes the same path through {@link #perform}, its kind only an index:
+ * had the timed jobs a branch of their own that the warm-up never took, the JIT would have
+ * compiled the warm-up's hot path without it, and the first timed job would throw that code away
+ * (deoptimise it), with everything it was inlined into, and recompile it while the timed run goes on.
  */
 final class BenchWorker {
 
     static final String NAME = "bench-noop";
-    static final String TIMED_ARGS = "[]";
-    static final String BACKLOG_ARGS = "[\"backlog\"]";
-    static final String WARMUP_ARGS = "[\"warmup\"]";
+    private static final int TIMED = 0;
+    private static final int BACKLOG = 1;
+    private static final int WARMUP = 2;
+    static final String TIMED_ARGS = "[" + TIMED + "]";
+    static final String BACKLOG_ARGS = "[" + BACKLOG + "]";
+    static final String WARMUP_ARGS = "[" + WARMUP + "]";
 
-    private final LongAdder timedStarted = new LongAdder();
-    private final LongAdder backlogStarted = new LongAdder();
+    private final LongAdder[] started = {new LongAdder(), new LongAdder(), new LongAdder()};
+    /** Null in burn-down mode. */
     private final LatencyRecorder latencies;
 
+    /** A worker for burn-down mode ({@code latencies} null) or continuous mode. */
     BenchWorker(LatencyRecorder latencies) {
         this.latencies = latencies;
     }
@@ -36,23 +46,26 @@ final class BenchWorker {
     private void perform(Json args, JobContext job) {
         long now = System.nanoTime();
         String text = args.text();
-        if (text.equals(TIMED_ARGS)) {
-            timedStarted.increment();
-        } else if (text.startsWith("[\"")) {
-            backlogStarted.increment();
+        if (latencies == null) {
+            started[text.charAt(1) - '0'].increment();
         } else {
             latencies.started(Long.parseLong(text.substring(1, text.length() - 1).strip()), now);
-            timedStarted.increment();
+            started[TIMED].increment();
         }
     }
 
     /** Timed jobs (burn-down or continuous) that have started so far. */
     long timedStarted() {
-        return timedStarted.sum();
+        return started[TIMED].sum();
     }
 
     /** Backlog jobs that have started (after the timed ones, while the bench stops). */
     long backlogStarted() {
-        return backlogStarted.sum();
+        return started[BACKLOG].sum();
+    }
+
+    /** Warm-up jobs that have started. */
+    long warmupStarted() {
+        return started[WARMUP].sum();
     }
 }
