@@ -14,14 +14,18 @@ import java.util.function.IntSupplier;
  * Claims jobs and hands them to the executor, in one statement per batch.
  *
  * <p>How many it claims follows how fast this runner finishes jobs. A runner holds at most its
- * worker threads plus a prefetch: the jobs it would finish in the next {@link #LOOKAHEAD} at the
- * rate it has been finishing them, never more than two claim batches in all, so that the next
- * claim is on its way while the threads still work through the last one. Slow jobs get no prefetch (a
+ * worker threads plus a prefetch: the jobs it would finish at the rate it has been finishing them
+ * in the next {@link #LOOKAHEAD}, or in twice the time its claims have been taking if that is
+ * longer, never more than two claim batches in all, so that the next claim is on its way while
+ * the threads still work through the last one. It claims again once half its places are free, and
+ * that half has to last until the claim comes back, its wait for other runners' claims included
+ * (claims take turns, see {@link JobQueue#claim}): with four runners on one queue a claim can take
+ * longer than the shortest lookahead. Slow jobs get no prefetch (a
  * claimed job does not wait in memory while another runner could run it); short jobs get a deep
  * one, so a claim takes thousands of jobs at a time and the threads never wait for the database.
  * Jobs with large arguments get a shallow one: a prefetch holds at most
  * {@link #PREFETCH_ARGS_CHARS} characters of arguments.
- * A prefetched job waits at most about {@link #LOOKAHEAD} before a thread takes it.
+ * A prefetched job waits at most about the lookahead before a thread takes it.
  *
  * <p>It claims nothing while the completer holds more than two claim batches of unwritten outcomes:
  * jobs it claimed then would sit marked running with no way to record their end.
@@ -31,7 +35,7 @@ import java.util.function.IntSupplier;
  */
 public final class Producer extends Loop {
 
-    /** How far ahead, in time at the current finishing rate, the producer claims. */
+    /** How far ahead, in time at the current finishing rate, the producer claims at least. */
     static final Duration LOOKAHEAD = Duration.ofMillis(100);
     /** While fewer than half the places are free, wait this long for more before claiming, so claims stay batched. */
     private static final long GATHER_MILLIS = 2;
@@ -69,6 +73,7 @@ public final class Producer extends Loop {
     private double argsChars = 1; // characters of arguments per claimed job, smoothed
     private long rateSince = System.nanoTime();
     private long finishedAtRateSince;
+    private double claimNanos; // how long a claim takes, from asking to the rows in hand, smoothed
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
                     int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics,
@@ -114,7 +119,10 @@ public final class Producer extends Loop {
 
         List<ClaimedJob> claimed;
         try {
+            long asked = System.nanoTime();
             claimed = queue.claim(runnerId, workers, want);
+            long took = System.nanoTime() - asked;
+            claimNanos = claimNanos == 0 ? took : (claimNanos + took) / 2;
             health.ok();
             failurePause = 0;
         } catch (RuntimeException e) {
@@ -161,7 +169,7 @@ public final class Producer extends Loop {
         }
     }
 
-    /** Extra jobs to hold beyond the threads: what this runner finishes in {@link #LOOKAHEAD}. */
+    /** Extra jobs to hold beyond the threads: what this runner finishes in the lookahead. */
     private int prefetch() {
         long now = System.nanoTime();
         long elapsed = now - rateSince;
@@ -181,7 +189,8 @@ public final class Producer extends Loop {
                 rate = Math.max(rate, ended * 1e9 / elapsed);
             }
         }
-        long ahead = Math.round(rate * LOOKAHEAD.toNanos() / 1e9);
+        double lookaheadNanos = Math.max(LOOKAHEAD.toNanos(), 2 * claimNanos);
+        long ahead = Math.round(rate * lookaheadNanos / 1e9);
         long fits = (long) (PREFETCH_ARGS_CHARS / argsChars);
         return (int) Math.min(Math.min(ahead, fits), 2L * claimBatch - threads);
     }

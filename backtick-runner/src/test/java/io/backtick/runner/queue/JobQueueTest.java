@@ -1,11 +1,18 @@
 package io.backtick.runner.queue;
 
+import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import io.backtick.api.BacktickClient;
 import io.backtick.api.JobRequest;
 import io.backtick.api.JobState;
 import io.backtick.runner.testsupport.TestDatabase;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,6 +24,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
+import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -114,6 +122,60 @@ class JobQueueTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void aClaimWaitsItsTurnBehindAnotherRunnersClaim() throws Exception {
+        long id = client.schedule("w", 1);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try (Connection otherRunner = connectToQueue()) {
+            otherRunner.setAutoCommit(false);
+            try (Statement st = otherRunner.createStatement()) {
+                st.execute(JobQueue.CLAIM_TURN); // its claim has not committed yet
+            }
+
+            Future<List<ClaimedJob>> waiting = pool.submit(() -> queue.claim("r", new String[] {"w"}, 10));
+            await().atMost(Duration.ofSeconds(10)).until(() -> claimsWaitingForTheirTurn() == 1);
+            assertThat(waiting).isNotDone();
+
+            otherRunner.commit();
+            assertThat(waiting.get(10, SECONDS)).extracting(ClaimedJob::id).containsExactly(id);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aClaimThatFailsGivesUpItsTurn() throws Exception {
+        client.schedule("w", 1);
+
+        assertThatThrownBy(() -> queue.claim("r", new String[] {"w"}, -1)) // LIMIT must not be negative
+                .isInstanceOf(DataAccessException.class)
+                .hasMessageContaining("claiming jobs failed");
+
+        try (Connection otherRunner = connectToQueue()) {
+            otherRunner.setAutoCommit(false);
+            try (Statement st = otherRunner.createStatement();
+                 ResultSet r = st.executeQuery("select pg_try_advisory_xact_lock('jobs'::regclass::oid::int, 1)")) {
+                r.next();
+                assertThat(r.getBoolean(1)).as("the claim turn is free").isTrue();
+            }
+            otherRunner.rollback();
+        }
+        assertThat(queue.claim("r", new String[] {"w"}, 10)).hasSize(1);
+    }
+
+    private static Connection connectToQueue() throws SQLException {
+        Connection c = TestDatabase.connect();
+        try (Statement st = c.createStatement()) {
+            st.execute("set search_path to \"" + db.settings().schema() + "\"");
+        }
+        return c;
+    }
+
+    private static int claimsWaitingForTheirTurn() {
+        return db.dsl().fetchSingle("select count(*) from pg_locks where locktype = 'advisory' and not granted"
+                + " and classid = 'jobs'::regclass::oid and objid = 1 and objsubid = 2").get(0, Integer.class);
     }
 
     @Test
