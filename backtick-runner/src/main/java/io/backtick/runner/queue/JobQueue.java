@@ -65,8 +65,8 @@ public final class JobQueue {
      * Claims up to {@code ?2} available jobs of the workers in {@code ?1} for runner {@code ?3},
      * marking them running and counting the attempt. The CTE reads the {@code jobs_claim_idx}
      * partial index in order, stops after the limit, and locks what it takes with
-     * {@code FOR UPDATE SKIP LOCKED}: concurrent runners skip each other's rows instead of waiting
-     * on them, so no job is claimed twice and no claimer blocks another. The update then finds the
+     * {@code FOR UPDATE SKIP LOCKED}, so no job is claimed twice (claims also take turns, see
+     * {@link #CLAIM_TURN}; a claim sent without its turn is still correct). The update then finds the
      * rows by primary key ({@code id = any(array(select …))}); a join could be planned as a hash
      * join over a full table scan. Priority and run_at come back only to put the batch in order.
      */
