@@ -25,8 +25,8 @@ import picocli.CommandLine.Parameters;
 /** {@code backtick enqueue WORKER [ARG…]}: puts one job on the queue and prints its id. */
 @Command(name = "enqueue", mixinStandardHelpOptions = true,
         description = {"Put a job on the queue and print its id.",
-            "Each ARG is a JSON value: numbers and true/false/null as they are, strings in double quotes",
-            "(in the shell: '\"text\"'), objects and arrays as JSON. Example: backtick enqueue log-sum 3 4"})
+            "Each ARG is a JSON value: numbers and true/false/null as they are, strings in double quotes "
+            + "(in the shell: '\"text\"'), objects and arrays as JSON. Example: backtick enqueue log-sum 3 4"})
 final class EnqueueCommand implements Callable<Integer> {
 
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -69,8 +69,8 @@ final class JobsCommand implements Callable<Integer> {
 
     /** {@code backtick jobs cancel ID}. */
     @Command(name = "cancel", mixinStandardHelpOptions = true,
-            description = {"Cancel a job. A waiting job is cancelled at once; a running one is told to stop",
-                "(its context reports it) and is recorded as cancelled when it returns."})
+            description = {"Cancel a job. A waiting job is cancelled at once; a running one is told to stop "
+                + "(its context reports it) and is recorded as cancelled when it returns."})
     static final class Cancel implements Callable<Integer> {
 
         @Mixin

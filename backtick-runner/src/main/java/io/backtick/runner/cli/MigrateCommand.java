@@ -8,8 +8,8 @@ import picocli.CommandLine.Mixin;
 
 /** {@code backtick migrate}: creates or updates the queue's schema. */
 @Command(name = "migrate", mixinStandardHelpOptions = true,
-        description = {"Create or update the queue's tables in --schema. Runners do this themselves at start",
-            "(unless --no-migrate); run it on its own when runners lack the rights to change the schema."})
+        description = {"Create or update the queue's tables in --schema. Runners do this themselves at start "
+            + "(unless --no-migrate); run it on its own when runners lack the rights to change the schema."})
 final class MigrateCommand implements Callable<Integer> {
 
     @Mixin

@@ -24,9 +24,9 @@ import picocli.CommandLine.Option;
 
 /** {@code backtick run}: loads the plugins and runs their workers' jobs until stopped. */
 @Command(name = "run", mixinStandardHelpOptions = true,
-        description = {"Run workers: load the plugin jars in --plugins, then claim jobs from the queue and run them",
-            "until stopped (SIGTERM or Ctrl-C stop it gracefully). With no database configured, starts an",
-            "embedded PostgreSQL in --data-dir."})
+        description = {"Run workers: load the plugin jars in --plugins, then claim jobs from the queue and run them "
+            + "until stopped (SIGTERM or Ctrl-C stop it gracefully). With no database configured, starts an "
+            + "embedded PostgreSQL in --data-dir."})
 final class RunCommand implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(RunCommand.class);

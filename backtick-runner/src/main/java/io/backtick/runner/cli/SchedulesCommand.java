@@ -16,8 +16,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code backtick schedules}: lists the recurring and cron schedules; pauses and resumes them. */
 @Command(name = "schedules", mixinStandardHelpOptions = true,
-        description = {"List every recurring and cron schedule: its spec and zone, next and last run, the outcome",
-            "of its last job and the live runners that serve it (none: orphaned)."},
+        description = {"List every recurring and cron schedule: its spec and zone, next and last run, the outcome "
+            + "of its last job and the live runners that serve it (none: orphaned)."},
         subcommands = {SchedulesCommand.Pause.class, SchedulesCommand.Resume.class})
 final class SchedulesCommand implements Callable<Integer> {
 
