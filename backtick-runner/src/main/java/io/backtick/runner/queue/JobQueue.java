@@ -88,8 +88,9 @@ public final class JobQueue {
      * keyed on the jobs table's oid until the claim commits. Without it, a claim that read the
      * index while another runner's claim was updating the same rows skips them only after following
      * each row's update chain and locking its newest version, and it keeps that lock until it
-     * commits: the other runner's completer then waits for it ({@code Lock:transactionid}), and
-     * with four runners on one queue a third of their time went to such waits. Taken in its own
+     * commits: the other runner's completer then waits for it ({@code Lock:transactionid}). With
+     * four runners on one queue the claims read the index four times over per job (item 11 of
+     * "How the hot path got here" in docs/benchmarks.md). Taken in its own
      * statement, the lock comes before the claim's snapshot, so the claim sees every row an
      * earlier claim took as running and passes it by in the index. Claims are short (one index
      * range scan and one update by primary key); completions, failures and enqueues never take
@@ -116,7 +117,7 @@ public final class JobQueue {
                 claim.setString(3, runnerId);
                 claim.execute();
                 if (!claim.getMoreResults()) {
-                    throw new SQLException("the claim returned no rows after taking its turn");
+                    throw new SQLException("the claim sent back no result after taking its turn");
                 }
                 List<Claimed> rows = new ArrayList<>(limit);
                 try (ResultSet r = claim.getResultSet()) {
