@@ -16,7 +16,7 @@ import java.util.function.IntSupplier;
  * <p>How many it claims follows how fast this runner finishes jobs. A runner holds at most its
  * worker threads plus a prefetch: the jobs it would finish at the rate it has been finishing them
  * in the next {@link #LOOKAHEAD}, or in twice the time its claims have been taking if that is
- * longer, never more than two claim batches in all, so that the next claim is on its way while
+ * longer (up to {@link #LOOKAHEAD_MAX}), never more than two claim batches in all, so that the next claim is on its way while
  * the threads still work through the last one. It claims again once half its places are free, and
  * that half has to last until the claim comes back, its wait for other runners' claims included
  * (claims take turns, see {@link JobQueue#claim}): with four runners on one queue a claim can take
@@ -37,6 +37,11 @@ public final class Producer extends Loop {
 
     /** How far ahead, in time at the current finishing rate, the producer claims at least. */
     static final Duration LOOKAHEAD = Duration.ofMillis(100);
+    /**
+     * How far ahead it claims at most, however long its claims take: one claim that waited long
+     * (a database that stalled) must not have a runner take seconds of work away from the others.
+     */
+    static final Duration LOOKAHEAD_MAX = Duration.ofSeconds(1);
     /** While fewer than half the places are free, wait this long for more before claiming, so claims stay batched. */
     private static final long GATHER_MILLIS = 2;
     /** How long to wait before looking again while the completer is behind. */
@@ -189,10 +194,18 @@ public final class Producer extends Loop {
                 rate = Math.max(rate, ended * 1e9 / elapsed);
             }
         }
-        double lookaheadNanos = Math.max(LOOKAHEAD.toNanos(), 2 * claimNanos);
-        long ahead = Math.round(rate * lookaheadNanos / 1e9);
+        long ahead = Math.round(rate * lookaheadNanos(claimNanos) / 1e9);
         long fits = (long) (PREFETCH_ARGS_CHARS / argsChars);
         return (int) Math.min(Math.min(ahead, fits), 2L * claimBatch - threads);
+    }
+
+    /**
+     * How far ahead to claim when claims take {@code claimNanos}: twice that, so the half of the
+     * places still held when the next claim goes out lasts until it comes back, within
+     * {@link #LOOKAHEAD} and {@link #LOOKAHEAD_MAX}.
+     */
+    static long lookaheadNanos(double claimNanos) {
+        return Math.min(LOOKAHEAD_MAX.toNanos(), Math.max(LOOKAHEAD.toNanos(), Math.round(2 * claimNanos)));
     }
 
     /** Jobs this runner holds now: running or waiting for a thread. */

@@ -19,6 +19,15 @@ import org.junit.jupiter.api.Test;
 class ProducerTest {
 
     @Test
+    void theLookaheadCoversTwiceTheTimeAClaimTakesWithinItsBounds() {
+        long ms = TimeUnit.MILLISECONDS.toNanos(1);
+        assertThat(Producer.lookaheadNanos(0)).isEqualTo(Producer.LOOKAHEAD.toNanos());
+        assertThat(Producer.lookaheadNanos(3 * ms)).isEqualTo(Producer.LOOKAHEAD.toNanos());
+        assertThat(Producer.lookaheadNanos(80 * ms)).isEqualTo(160 * ms);
+        assertThat(Producer.lookaheadNanos(30_000 * ms)).isEqualTo(Producer.LOOKAHEAD_MAX.toNanos());
+    }
+
+    @Test
     void aRunnerBusyWithSlowJobsHoldsNoMoreJobsThanItHasThreads() {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger started = new AtomicInteger();
