@@ -17,10 +17,17 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** Jobs claimed ahead of the threads wait in the executor; on stop they go back to the queue unstarted. */
 class JobExecutorTest {
+
+    @AfterAll
+    static void dropSchemas() {
+        TestDatabase.dropSchemasOf(JobExecutorTest.class);
+    }
+
 
     @Test
     void jobsClaimedAheadGoBackUnstartedWithTheirAttemptWhenTheRunnerStops() throws Exception {

@@ -13,10 +13,17 @@ import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** How many jobs a runner holds follows how fast it finishes them. */
 class ProducerTest {
+
+    @AfterAll
+    static void dropSchemas() {
+        TestDatabase.dropSchemasOf(ProducerTest.class);
+    }
+
 
     @Test
     void theLookaheadCoversTwiceTheTimeAClaimTakesWithinItsBounds() {

@@ -71,11 +71,21 @@ public final class TestDatabase {
 
     /** A fresh schema name for {@code owner}, unique in this run. */
     public static String newSchema(Class<?> owner) {
+        return schemaPrefix(owner) + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
+    }
+
+    private static String schemaPrefix(Class<?> owner) {
         String base = owner.getSimpleName().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
         if (base.length() > 40) {
             base = base.substring(0, 40);
         }
-        return "t_" + base + "_" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
+        return "t_" + base + "_";
+    }
+
+    /** Drops every schema {@link #newSchema} made for {@code owner}, for classes that make one per test. */
+    public static void dropSchemasOf(Class<?> owner) {
+        execute("do $$ declare s text; begin for s in select nspname from pg_namespace where starts_with(nspname, '"
+                + schemaPrefix(owner) + "') loop execute format('drop schema %I cascade', s); end loop; end $$");
     }
 
     /** Settings for a fresh, migrated queue schema of its own. */
