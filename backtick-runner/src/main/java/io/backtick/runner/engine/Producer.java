@@ -15,13 +15,12 @@ import java.util.function.IntSupplier;
  *
  * <p>How many it claims follows how fast this runner finishes jobs. A runner holds at most its
  * worker threads plus a prefetch: the jobs it would finish at the rate it has been finishing them
- * in the next {@link #LOOKAHEAD}, or in twice the time its claims have been taking if that is
- * longer (up to {@link #LOOKAHEAD_MAX}), never more than two claim batches in all, so that the next claim is on its way while
- * the threads still work through the last one. It claims again once half its places are free, and
- * that half has to last until the claim comes back, its wait for other runners' claims included
- * (claims take turns, see {@link JobQueue#claim}): with four runners on one queue a claim can take
- * longer than the shortest lookahead. Slow jobs get no prefetch (a
- * claimed job does not wait in memory while another runner could run it); short jobs get a deep
+ * in the lookahead ({@link #lookaheadNanos}), never more than two claim batches in all, so that
+ * the next claim is on its way while the threads still work through the last one. It claims again
+ * once half its places are free, and that half has to last until the claim comes back, its wait
+ * for other runners' claims included (claims take turns, see {@link JobQueue#claim}): with four
+ * runners on one queue a claim can take longer than the shortest lookahead. Slow jobs get no
+ * prefetch (a claimed job does not wait in memory while another runner could run it); short jobs get a deep
  * one, so a claim takes thousands of jobs at a time and the threads never wait for the database.
  * Jobs with large arguments get a shallow one: a prefetch holds at most
  * {@link #PREFETCH_ARGS_CHARS} characters of arguments.

@@ -156,7 +156,7 @@ class JobQueueTest {
         try (Connection otherRunner = connectToQueue()) {
             otherRunner.setAutoCommit(false);
             try (Statement st = otherRunner.createStatement();
-                 ResultSet r = st.executeQuery("select pg_try_advisory_xact_lock('jobs'::regclass::oid::int, 1)")) {
+                 ResultSet r = st.executeQuery(JobQueue.CLAIM_TURN.replace("pg_advisory_xact_lock", "pg_try_advisory_xact_lock"))) {
                 r.next();
                 assertThat(r.getBoolean(1)).as("the claim turn is free").isTrue();
             }
