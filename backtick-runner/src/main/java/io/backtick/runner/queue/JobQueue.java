@@ -64,37 +64,39 @@ public final class JobQueue {
     /**
      * Claims up to {@code ?2} available jobs of the workers in {@code ?1} for runner {@code ?3},
      * marking them running and counting the attempt. The CTE reads the {@code jobs_claim_idx}
-     * partial index in order, stops after the limit, and locks what it takes with
-     * {@code FOR UPDATE SKIP LOCKED}, so no job is claimed twice (claims also take turns, see
-     * {@link #CLAIM_TURN}; a claim sent without its turn is still correct). The update then finds the
-     * rows by primary key ({@code id = any(array(select …))}); a join could be planned as a hash
-     * join over a full table scan. Priority and run_at come back only to put the batch in order.
+     * partial index in order and stops after the limit; the update then finds the rows by primary
+     * key ({@code id = any(array(select …))}: a join could be planned as a hash join over a full
+     * table scan). Priority and run_at come back only to put the batch in order.
+     *
+     * <p>The CTE locks nothing ({@code FOR UPDATE SKIP LOCKED} would write a row lock, and a WAL
+     * record, for every row the update writes again a moment later): claims take turns
+     * ({@link #CLAIM_TURN}), so no other claim holds the rows it reads. What keeps a job from being
+     * claimed twice is the update's own {@code state = 'available'}: a row that some other
+     * transaction changed after the claim's snapshot (a cancel, or a claim that did not take its
+     * turn) is waited for, read again in its newest version, and passed by unless it is still
+     * available.
      */
     static final String CLAIM = """
             with claimable as (
                 select id from jobs
                 where state = 'available' and worker = any(?)
                 order by priority desc, run_at, id
-                limit ?
-                for update skip locked)
+                limit ?)
             update jobs set state = 'running', attempt = attempt + 1, attempted_at = now(), runner_id = ?
-            where id = any(array(select id from claimable))
+            where id = any(array(select id from claimable)) and state = 'available'
             returning id, worker, queue, args, attempt, max_attempts, created_at, schedule_tick, priority, run_at
             """;
 
     /**
      * Claims take turns: {@link #CLAIM} is sent behind this statement, in the same message to the
      * server and so in the same implicit transaction, which holds a transaction-level advisory lock
-     * keyed on the jobs table's oid until the claim commits. Without it, a claim that read the
-     * index while another runner's claim was updating the same rows skips them only after following
-     * each row's update chain and locking its newest version, and it keeps that lock until it
-     * commits: the other runner's completer then waits for it ({@code Lock:transactionid}). With
-     * four runners on one queue the claims read the index four times over per job (item 11 of
-     * "How the hot path got here" in docs/benchmarks.md). Taken in its own
-     * statement, the lock comes before the claim's snapshot, so the claim sees every row an
-     * earlier claim took as running and passes it by in the index. Claims are short (one index
-     * range scan and one update by primary key); completions, failures and enqueues never take
-     * the lock. It is the only advisory lock Backtick takes with two integer keys.
+     * keyed on the jobs table's oid until the claim commits. Without it, claims of several runners
+     * would read the same rows of the index at once: one of them takes the rows and the others wait
+     * for it, then pass them by (items 11 and 13 of "How the hot path got here" in
+     * docs/benchmarks.md). Taken in its own statement, the lock comes before the claim's snapshot,
+     * so the claim sees every row an earlier claim took as running and passes it by in the index.
+     * Claims are short (one index range scan and one update by primary key); completions,
+     * failures and enqueues never take the lock. It is the only advisory lock Backtick takes with two integer keys.
      */
     static final String CLAIM_TURN = "select pg_advisory_xact_lock('jobs'::regclass::oid::int, 1)";
 

@@ -10,6 +10,7 @@ import io.backtick.api.JobRequest;
 import io.backtick.api.JobState;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -143,6 +144,83 @@ class JobQueueTest {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void aClaimPassesByTheJobsOfAClaimThatDidNotTakeItsTurn() throws Exception {
+        List<Long> ids = enqueue(20);
+        try (Connection otherRunner = connectToQueue()) {
+            otherRunner.setAutoCommit(false);
+            List<Long> taken = new ArrayList<>();
+            try (PreparedStatement claim = otherRunner.prepareStatement(JobQueue.CLAIM)) { // no turn taken
+                claim.setArray(1, otherRunner.createArrayOf("text", new String[] {"w"}));
+                claim.setInt(2, 10);
+                claim.setString(3, "other");
+                try (ResultSet r = claim.executeQuery()) {
+                    while (r.next()) {
+                        taken.add(r.getLong(1));
+                    }
+                }
+            }
+            assertThat(taken).containsExactlyElementsOf(ids.subList(0, 10));
+
+            assertThat(claimWaitingFor(otherRunner, 20)).extracting(ClaimedJob::id).containsExactlyElementsOf(ids.subList(10, 20));
+            assertThat(taken).allSatisfy(id -> assertThat(queue.find(id).orElseThrow().runnerId()).isEqualTo("other"));
+        }
+    }
+
+    @Test
+    void aClaimPassesByAJobCancelledAfterItLookedForJobs() throws Exception {
+        List<Long> ids = enqueue(3);
+        try (Connection canceller = connectToQueue()) {
+            canceller.setAutoCommit(false);
+            try (PreparedStatement cancel = canceller.prepareStatement(
+                    "update jobs set state = 'cancelled', finalized_at = now() where id = ?")) {
+                cancel.setLong(1, ids.get(1));
+                assertThat(cancel.executeUpdate()).isEqualTo(1);
+            }
+
+            assertThat(claimWaitingFor(canceller, 10)).extracting(ClaimedJob::id).containsExactly(ids.get(0), ids.get(2));
+            assertThat(queue.find(ids.get(1)).orElseThrow().state()).isEqualTo(JobState.CANCELLED);
+        }
+    }
+
+    /**
+     * Claims up to {@code limit} jobs while {@code holder} has rows changed and not committed:
+     * waits until the claim waits for {@code holder}, then commits it and returns what the claim took.
+     */
+    private static List<ClaimedJob> claimWaitingFor(Connection holder, int limit) throws Exception {
+        int holderPid = backendPid(holder);
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<List<ClaimedJob>> waiting = pool.submit(() -> queue.claim("r", new String[] {"w"}, limit));
+            await().atMost(Duration.ofSeconds(10)).until(() -> sessionsWaitingFor(holderPid) == 1);
+            holder.commit();
+            return waiting.get(10, SECONDS);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static List<Long> enqueue(int count) {
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            ids.add(client.schedule("w", i));
+        }
+        return ids;
+    }
+
+    private static int backendPid(Connection connection) throws SQLException {
+        try (Statement st = connection.createStatement(); ResultSet r = st.executeQuery("select pg_backend_pid()")) {
+            r.next();
+            return r.getInt(1);
+        }
+    }
+
+    /** How many sessions wait for a lock that the session with process id {@code pid} holds. */
+    private static int sessionsWaitingFor(int pid) {
+        return db.dsl().fetchSingle("select count(*) from pg_stat_activity where ? = any(pg_blocking_pids(pid))", pid)
+                .get(0, Integer.class);
     }
 
     @Test
