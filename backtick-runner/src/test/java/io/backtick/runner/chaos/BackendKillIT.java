@@ -55,6 +55,7 @@ class BackendKillIT {
                         assertThat(ChaosRun.lines(runner.output(), "Database is back"))
                                 .isEqualTo(ChaosRun.lines(runner.output(), "Lost the database")));
                 assertThat(ChaosRun.lines(runner.output(), "Lost the database")).isBetween(1, rounds);
+                assertThat(runner.output()).as("output of runner pid %d", runner.pid()).doesNotContain("\tat ");
             }
         }
     }

@@ -37,6 +37,7 @@ class PostgresRestartIT {
 
             for (int i = 1; i <= restarts; i++) {
                 run.awaitExecutions((long) jobs * i / (restarts + 2), Duration.ofSeconds(120));
+                assertThat(run.completed()).as("jobs completed as restart %d begins", i).isLessThan(jobs);
                 long before = System.nanoTime();
                 postgres.restart();
                 System.out.printf("chaos postgres_restart: restart %d took %d ms, at %d executions%n", i,
@@ -48,7 +49,6 @@ class PostgresRestartIT {
                             .until(() -> ChaosRun.lines(runner.output(), "Database is back") >= restart);
                 }
             }
-            assertThat(run.completed()).as("restarted mid-run").isLessThan(jobs);
 
             run.awaitAllFinished(jobs, Duration.ofSeconds(300));
             ChaosRun.Report report = run.verify(jobs);
@@ -59,6 +59,7 @@ class PostgresRestartIT {
                         .isEqualTo(restarts);
                 assertThat(ChaosRun.lines(runner.output(), "Database is back")).as("'back' lines of runner pid %d", runner.pid())
                         .isEqualTo(restarts);
+                assertThat(runner.output()).as("output of runner pid %d", runner.pid()).doesNotContain("\tat ");
             }
             assertThat(runners.stream().map(RunnerProcess::pid).toList()).isEqualTo(pids);
         }
