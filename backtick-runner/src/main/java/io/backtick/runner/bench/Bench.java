@@ -53,6 +53,8 @@ public final class Bench {
     private final Cleanup cleanup;
     private volatile boolean dropped;
     private BenchReport.Phase backlogPhase;
+    /** Whether the timed burn-down started right after a checkpoint (see {@link BenchSchema#checkpoint}). */
+    private boolean checkpointed;
 
     public Bench(DatabaseSettings settings, BenchOptions options, Progress progress, Cleanup cleanup) {
         this.settings = settings;
@@ -104,7 +106,7 @@ public final class Bench {
             long completed = schema.completed(TIMED_PRIORITY);
             progress.close();
             cleanup.run();
-            return new BenchReport(options, backlogPhase, enqueue, process, completed,
+            return new BenchReport(options, backlogPhase, checkpointed, enqueue, process, completed,
                     continuous ? latencies.summarize((int) enqueue.jobs()) : null, settings.schema(), dropped, environment);
         } finally {
             progress.close();
@@ -202,6 +204,8 @@ public final class Bench {
             progress.show(() -> "vacuum (analyze)");
             schema.analyze();
         }
+        progress.show(() -> "checkpoint");
+        checkpointed = schema.checkpoint();
         return phase;
     }
 

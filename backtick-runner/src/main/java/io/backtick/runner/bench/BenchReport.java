@@ -10,11 +10,13 @@ import java.util.Map;
  * The figures of one bench run, as one JSON object ({@code --json}) or a few lines of text.
  *
  * @param backlog   the untimed enqueue of the backlog beneath (burn-down with {@code --backlog}); else null
+ * @param checkpointed whether the timed burn-down started right after a {@code CHECKPOINT} (false in
+ *                  continuous mode, and where the user may not run one)
  * @param completed timed jobs the database holds as completed at the end
  * @param latency   continuous mode only; null in burn-down mode
  * @param dropped   whether the bench schema is gone (false with {@code --keep})
  */
-public record BenchReport(BenchOptions options, Phase backlog, Phase enqueue, Phase process, long completed,
+public record BenchReport(BenchOptions options, Phase backlog, boolean checkpointed, Phase enqueue, Phase process, long completed,
                           LatencyRecorder.Latency latency, String schema, boolean dropped, Environment environment) {
 
     /** One timed phase: how many jobs in how long. */
@@ -66,6 +68,7 @@ public record BenchReport(BenchOptions options, Phase backlog, Phase enqueue, Ph
             map.put("backlog", options.backlog());
             map.put("warmup", options.warmup());
             map.put("analyzed", options.analyze());
+            map.put("checkpointed", checkpointed);
             if (backlog != null) {
                 map.put("backlog_enqueue", backlog.toMap());
             }
@@ -116,8 +119,10 @@ public record BenchReport(BenchOptions options, Phase backlog, Phase enqueue, Ph
             if (backlog != null) {
                 text.append(line("backlog", backlog, "enqueued first, untimed by the figures below"));
             }
-            text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s",
-                    Bench.BULK_BATCH, options.analyze() ? "; then VACUUM (ANALYZE), untimed" : "")));
+            text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s%s",
+                    Bench.BULK_BATCH, options.analyze() ? "; then VACUUM (ANALYZE), untimed" : "",
+                    checkpointed ? "; then CHECKPOINT, untimed"
+                            : "; no CHECKPOINT (the user may not run one), so a checkpoint may fall inside the run")));
         } else {
             text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s, %s, PostgreSQL %s at %s%n",
                     options.rate(), options.duration().toNanos() / 1e9, runnersText(), environment.postgres(),

@@ -18,6 +18,8 @@ import java.sql.Statement;
  */
 public final class BenchSchema implements AutoCloseable {
 
+    private static final String INSUFFICIENT_PRIVILEGE = "42501";
+
     /** The comment that marks a schema as the bench's own. */
     public static final String MARK = "backtick bench";
 
@@ -138,6 +140,25 @@ public final class BenchSchema implements AutoCloseable {
      */
     public void analyze() {
         run("vacuum (analyze) " + jobs);
+    }
+
+    /**
+     * Writes every dirty page out now ({@code CHECKPOINT}), so the timed run starts right after a
+     * checkpoint rather than meeting one that the enqueue's WAL set off: a checkpoint that starts
+     * inside a one-second run writes pages alongside it and makes the run's first change of every
+     * page write a full page image to the WAL. False, and nothing done, when the user may not
+     * (PostgreSQL 15 and later: superusers and members of {@code pg_checkpoint}; before: superusers).
+     */
+    public boolean checkpoint() {
+        try {
+            execute("checkpoint");
+            return true;
+        } catch (SQLException e) {
+            if (INSUFFICIENT_PRIVILEGE.equals(e.getSQLState())) {
+                return false;
+            }
+            throw unavailable("checkpoint", e);
+        }
     }
 
     /**

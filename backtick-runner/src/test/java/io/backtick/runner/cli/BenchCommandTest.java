@@ -59,6 +59,7 @@ class BenchCommandTest {
         assertThat(report.path("enqueue").path("jobs").asLong()).isEqualTo(3000);
         assertThat(report.path("process").path("jobs").asLong()).isEqualTo(3000);
         assertThat(report.path("completed").asLong()).isEqualTo(3000);
+        assertThat(report.path("checkpointed").asBoolean()).as("the test database's user may run CHECKPOINT").isTrue();
         for (String phase : List.of("enqueue", "process")) {
             assertThat(report.path(phase).path("seconds").asDouble()).as(phase).isPositive();
             assertThat(report.path(phase).path("jobs_per_second").asDouble()).as(phase).isPositive();
@@ -165,7 +166,8 @@ class BenchCommandTest {
             CliTest.Result kept = bench(schema, "--jobs", "500", "--threads", "2", "--keep");
 
             assertThat(kept.exit()).as(kept.err()).isZero();
-            assertThat(kept.out()).contains("burn-down of 500 jobs").contains("schema " + schema + " kept");
+            assertThat(kept.out()).contains("burn-down of 500 jobs").contains("then CHECKPOINT, untimed")
+                    .contains("schema " + schema + " kept");
             assertThat(schemaComment(schema)).isEqualTo(BenchSchema.MARK);
             assertThat(jobCount(schema)).isEqualTo(500);
 
