@@ -72,6 +72,34 @@ class BenchCommandTest {
     }
 
     @Test
+    void aUserWhoMayNotCheckpointStillGetsItsFiguresAndIsToldSo() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+        String role = schema + "_user";
+        String password = "bench-" + Long.toHexString(System.nanoTime());
+        TestDatabase.execute("create role " + role + " login password '" + password + "'");
+        try {
+            TestDatabase.execute("do $$ begin execute format('grant create on database %I to " + role
+                    + "', current_database()); end $$");
+            DatabaseSettings asRole = new DatabaseSettings(TestDatabase.server().jdbcUrl(), role, password, schema);
+            List<String> args = new ArrayList<>(List.of("bench"));
+            args.addAll(CliTest.databaseArgs(asRole, files));
+            args.addAll(List.of("--jobs", "500", "--threads", "2"));
+
+            CliTest.Result result = CliTest.run(args.toArray(String[]::new));
+
+            assertThat(result.exit()).as(result.err()).isZero();
+            assertThat(result.out()).contains("no CHECKPOINT (the user may not run one)").contains("all completed");
+            assertThat(schemaExists(schema)).isFalse();
+        } finally {
+            TestDatabase.dropSchema(schema);
+            TestDatabase.execute("do $$ begin execute format('revoke create on database %I from " + role
+                    + "', current_database()); end $$");
+            TestDatabase.execute("drop owned by " + role);
+            TestDatabase.execute("drop role " + role);
+        }
+    }
+
+    @Test
     void burnDownAboveABacklogTimesOnlyTheTimedJobs() throws IOException, SQLException {
         String schema = TestDatabase.newSchema(BenchCommandTest.class);
 
