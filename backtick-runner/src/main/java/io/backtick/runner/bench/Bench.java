@@ -286,9 +286,10 @@ public final class Bench {
 
     /**
      * Waits until {@code count} timed jobs have started and the database holds none of them
-     * unfinished. The database is asked only once every job has started and the completer has
-     * nothing queued, then every 20 ms: on two cores, a bench that polled while the runner worked
-     * would measure itself.
+     * unfinished. The database is asked only once every timed job has started (on two cores, a
+     * bench that polled while the runner worked would measure itself), then every 5 ms, whether
+     * or not the completer still has outcomes queued: above a backlog the runner goes on to the
+     * backlog's jobs, and a bench that waited for an idle completer waited for a lull in those.
      */
     private void awaitCompleted(long count, Runners runner, BenchWorker worker, BenchSchema schema)
             throws InterruptedException {
@@ -311,14 +312,10 @@ public final class Bench {
                         : "the last bench jobs were not recorded completed within %d s (%,d of %,d started); giving up",
                         STALL.toSeconds(), started, count));
             }
-            if (started < count || pending > 0) {
-                Thread.sleep(5);
-                continue;
-            }
-            if (!schema.anyUnfinished(TIMED_PRIORITY)) {
+            if (started >= count && !schema.anyUnfinished(TIMED_PRIORITY)) {
                 return;
             }
-            Thread.sleep(20);
+            Thread.sleep(5);
         }
     }
 
