@@ -96,7 +96,8 @@ public final class JobQueue {
      * docs/benchmarks.md). Taken in its own statement, the lock comes before the claim's snapshot,
      * so the claim sees every row an earlier claim took as running and passes it by in the index.
      * Claims are short (one index range scan and one update by primary key); completions,
-     * failures and enqueues never take the lock. It is the only advisory lock Backtick takes with two integer keys.
+     * failures and enqueues never take the lock. It is the only advisory lock Backtick takes with
+     * two integer keys.
      */
     static final String CLAIM_TURN = "select pg_advisory_xact_lock('jobs'::regclass::oid::int, 1)";
 
