@@ -84,6 +84,9 @@ public final class Runner implements Service {
         this.notifier = new Notifier(database.settings(), producer::wake);
         this.maintenance = new Maintenance(database.maintenance(), executor, held, health, settings.runnerId(),
                 settings.retainCompleted(), settings.retainDiscarded());
+        metrics.gauge("backtick.database.cleanup.held.seconds",
+                "How long a transaction left open has kept PostgreSQL from cleaning up after claims (0 if none)",
+                () -> maintenance.cleanupHeldBack().toSeconds());
         this.scheduler = new Scheduler(database.schedules(), workers, health,
                 min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wake);
     }

@@ -18,7 +18,8 @@ import java.util.function.Supplier;
  * {@code backtick_claim_jobs} (jobs per claim that found any: count, sum, max),
  * {@code backtick_jobs_finished_total{outcome=completed|retry|discard|release|cancel}},
  * {@code backtick_job_duration_seconds{worker}}, and gauges {@code backtick_jobs_running},
- * {@code backtick_threads_lost}, {@code backtick_outcomes_pending}, {@code backtick_database_lost}.
+ * {@code backtick_threads_lost}, {@code backtick_outcomes_pending}, {@code backtick_database_lost},
+ * {@code backtick_database_cleanup_held_seconds}.
  */
 public final class RunnerMetrics {
 

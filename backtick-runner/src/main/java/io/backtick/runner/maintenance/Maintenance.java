@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  *       server or for the table): vacuums it once dead rows pass 1% of the live ones, so claims do
  *       not slow down as dead index entries pile up, and analyzes it once 2% of it has changed
  *       (after a bulk insert the claim is planned well only on fresh statistics).</li>
+ *   <li>held-back cleanup, every 15 s (every runner): says in the log when a transaction left open
+ *       keeps PostgreSQL from cleaning up after claims, which slows them down ({@link HorizonWatch}).</li>
  * </ul>
  * Rescue, prune and the report run once per interval across all runners: the runner that takes the
  * task's turn in the database runs it.
@@ -57,6 +59,7 @@ public final class Maintenance extends PeriodicLoop {
     private final Duration retainDiscarded;
     private final Map<String, Long> nextAsk = new java.util.concurrent.ConcurrentHashMap<>();
     private boolean toldAutovacuumOff;
+    private final HorizonWatch horizon;
 
     /** What one round did. */
     public record Round(int cancelRequests, int rescued, int pruned) {
@@ -72,6 +75,15 @@ public final class Maintenance extends PeriodicLoop {
         this.runnerId = runnerId;
         this.retainCompleted = retainCompleted;
         this.retainDiscarded = retainDiscarded;
+        this.horizon = new HorizonWatch(queue, java.time.InstantSource.system(), HorizonWatch.WARN_AFTER);
+    }
+
+    /**
+     * How long the longest-standing transaction seen holding back PostgreSQL's cleanup after
+     * claims has held it (zero when none): see {@link HorizonWatch}.
+     */
+    public Duration cleanupHeldBack() {
+        return horizon.longestHeld();
     }
 
     public Round runOnce() {
@@ -97,6 +109,7 @@ public final class Maintenance extends PeriodicLoop {
         if (mayBeDue("vacuum", VACUUM_EVERY) && queue.takeTurn("vacuum", VACUUM_EVERY, runnerId)) {
             vacuumIfNeglected();
         }
+        horizon.checkIfDue();
         return new Round(told, rescued, pruned);
     }
 

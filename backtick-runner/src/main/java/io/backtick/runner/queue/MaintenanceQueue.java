@@ -120,6 +120,49 @@ public final class MaintenanceQueue {
         return new TableHealth(r.value1(), r.value2(), r.value3(), r.value4());
     }
 
+    /**
+     * Something in this database that keeps PostgreSQL from removing row versions newer than
+     * {@code xid}: a session's transaction or snapshot, a prepared transaction, or a replication
+     * slot. {@code key} names it (kind and pid, gid or slot name), {@code description} says what
+     * it is in words, from what this role may see of it.
+     */
+    public record HorizonHolder(String key, long xid, String description) {
+    }
+
+    /**
+     * What holds back the oldest row version the server must keep for this database, other than
+     * this session. Every role may read the columns used here (pid, user, application, the
+     * transaction ids), so it works without {@code pg_read_all_stats}; the session's state is
+     * added when the role may see it. Sessions running VACUUM or ANALYZE are left out where their
+     * query is visible: a vacuum's snapshot holds back nothing. Reads only statistics views.
+     */
+    public List<HorizonHolder> horizonHolders() {
+        return dsl.fetch("""
+                select 'session ' || a.pid,
+                       (case when a.backend_xid is null then a.backend_xmin
+                             when a.backend_xmin is null then a.backend_xid
+                             when age(a.backend_xid) >= age(a.backend_xmin) then a.backend_xid
+                             else a.backend_xmin end)::text::bigint,
+                       format('session %s (user %s, application %s%s)', a.pid, coalesce(a.usename::text, '?'),
+                              coalesce(nullif(a.application_name, ''), '?'), coalesce(', ' || a.state, ''))
+                from pg_stat_activity a
+                where a.datid = (select oid from pg_database where datname = current_database())
+                  and a.pid <> pg_backend_pid()
+                  and (a.backend_xid is not null or a.backend_xmin is not null)
+                  and coalesce(a.query !~* '^\\s*(vacuum|analyze)', true)
+                union all
+                select 'prepared transaction ' || p.gid, p.transaction::text::bigint,
+                       format('prepared transaction %L (user %s, prepared at %s)', p.gid, p.owner, p.prepared)
+                from pg_prepared_xacts p
+                where p.database = current_database()
+                union all
+                select 'replication slot ' || r.slot_name, r.xmin::text::bigint,
+                       format('replication slot %L', r.slot_name)
+                from pg_replication_slots r
+                where r.xmin is not null
+                """).map(r -> new HorizonHolder(r.get(0, String.class), r.get(1, Long.class), r.get(2, String.class)));
+    }
+
     /** Vacuums (and analyzes) the jobs table: removes the dead rows every claim and completion leaves. */
     public void vacuumJobs() {
         dsl.execute("vacuum (analyze) jobs");

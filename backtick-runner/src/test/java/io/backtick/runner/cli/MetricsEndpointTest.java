@@ -54,6 +54,7 @@ class MetricsEndpointTest {
                         .contains("backtick_jobs_finished_total{outcome=\"completed\"} 5.0")
                         .contains("backtick_job_duration_seconds_count{worker=\"ok\"} 5")
                         .contains("backtick_jobs_running")
+                        .contains("backtick_database_cleanup_held_seconds")
                         .contains("jvm_memory_used_bytes");
             } finally {
                 runner.stop();
