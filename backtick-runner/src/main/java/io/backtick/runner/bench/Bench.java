@@ -9,6 +9,10 @@ import io.backtick.runner.lifecycle.NamedThreadFactory;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.BenchSchema;
 import io.backtick.runner.queue.QueueDatabase;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,6 +35,9 @@ import java.util.concurrent.locks.LockSupport;
  *   <li><b>Continuous</b>: starts the runner, enqueues single jobs, each its own transaction, on
  *       a fixed schedule of {@code rate} per second for {@code duration}, and times each job from
  *       its enqueue's commit to its start.</li>
+ *   <li><b>Steady</b>: fills the queue with {@code depth} jobs (untimed), starts the runner, and
+ *       for {@code duration} tops the queue up in bulk as the runner claims, so the claims always
+ *       meet about {@code depth} waiting jobs; times the jobs started meanwhile.</li>
  * </ul>
  * Everything it sets up is registered with the {@link Cleanup}, which runs at the end or on Ctrl-C.
  */
@@ -52,7 +59,9 @@ public final class Bench {
     private final Progress progress;
     private final Cleanup cleanup;
     private volatile boolean dropped;
+    /** The untimed enqueue beneath the timed jobs: burn-down's backlog, or steady mode's fill. */
     private BenchReport.Phase backlogPhase;
+    private BenchReport.DepthHeld depthHeld;
     /** Whether the timed burn-down started right after a checkpoint (see {@link BenchSchema#checkpoint}). */
     private boolean checkpointed;
 
@@ -85,7 +94,7 @@ public final class Bench {
             cleanup.add("close the client's pool", clientDatabase::close);
             BacktickClient client = BacktickClient.create(clientDatabase.dataSource()).withSchema(settings.schema());
 
-            if (options.mode() == BenchOptions.Mode.BURN_DOWN && options.warmup() > 0) {
+            if (options.mode() != BenchOptions.Mode.CONTINUOUS && options.warmup() > 0) {
                 warmUp(client, schema, worker);
             }
             Runners runner = runners("run", worker);
@@ -98,6 +107,10 @@ public final class Bench {
                 BenchReport.Phase[] phases = continuous(client, runner, worker, latencies, schema, enqueuers);
                 enqueue = phases[0];
                 process = phases[1];
+            } else if (options.mode() == BenchOptions.Mode.STEADY) {
+                BenchReport.Phase[] phases = steady(client, runner, worker, schema);
+                enqueue = phases[0];
+                process = phases[1];
             } else {
                 enqueue = burnDownEnqueue(client, schema);
                 process = burnDownProcess(runner, worker, schema);
@@ -106,7 +119,7 @@ public final class Bench {
             long completed = schema.completed(TIMED_PRIORITY);
             progress.close();
             cleanup.run();
-            return new BenchReport(options, backlogPhase, checkpointed, enqueue, process, completed,
+            return new BenchReport(options, backlogPhase, depthHeld, checkpointed, enqueue, process, completed,
                     continuous ? latencies.summarize((int) enqueue.jobs()) : null, settings.schema(), dropped, environment);
         } finally {
             progress.close();
@@ -146,20 +159,33 @@ public final class Bench {
     /** The runners of one phase, each with its own pool, registered with the cleanup. */
     private Runners runners(String phase, BenchWorker worker) {
         List<Runner> runners = new ArrayList<>();
+        List<MeterRegistry> registries = new ArrayList<>();
         for (int i = 1; i <= options.runners(); i++) {
             QueueDatabase database = QueueDatabase.open(settings, 4, "backtick-bench-" + phase + "-" + i);
             cleanup.add("close the pool of " + phase + " runner " + i, database::close);
             WorkerRegistry workers = new WorkerRegistry();
             worker.register(workers);
-            Runner runner = new Runner(runnerSettings(phase + i), database, workers);
+            SimpleMeterRegistry meters = new SimpleMeterRegistry();
+            Runner runner = new Runner(runnerSettings(phase + i), database, workers, Clock.systemUTC(), meters);
             cleanup.add("stop " + phase + " runner " + i, runner::stop);
             runners.add(runner);
+            registries.add(meters);
         }
-        return new Runners(runners);
+        return new Runners(runners, registries);
     }
 
-    /** Several runners started and stopped together, as one. */
-    private record Runners(List<Runner> all) {
+    /** Several runners started and stopped together, as one, with their meters. */
+    private record Runners(List<Runner> all, List<MeterRegistry> meters) {
+
+        /** Jobs the runners have claimed so far, from their own counters: no query. */
+        long claimed() {
+            double claimed = 0;
+            for (MeterRegistry registry : meters) {
+                Counter counter = registry.find("backtick.jobs.claimed").counter();
+                claimed += counter == null ? 0 : counter.count();
+            }
+            return (long) claimed;
+        }
 
         void start() {
             all.forEach(Runner::start);
@@ -230,6 +256,61 @@ public final class Bench {
         runner.start();
         awaitCompleted(options.jobs(), runner, worker, schema);
         return BenchReport.Phase.of(options.jobs(), System.nanoTime() - start);
+    }
+
+    /**
+     * Steady mode. Fills the queue with {@code depth} jobs (untimed, then analyzed and checkpointed
+     * as a burn-down's enqueue is), starts the runners and, for {@code duration}, tops the queue up
+     * in bulk whenever their claims have taken it a tenth of the depth (at most 1,000 jobs) below
+     * it, {@link #BULK_BATCH} jobs at most per insert. The depth it keeps is what the database holds
+     * waiting, enqueued less claimed (from the runners' claim counters, so no query competes with
+     * the claims): jobs a runner has claimed ahead of its threads do not count as waiting. Returns
+     * the top-ups as the enqueue phase and, as the process phase, the jobs started between the
+     * runners' start and the end of the duration.
+     */
+    private BenchReport.Phase[] steady(BacktickClient client, Runners runner, BenchWorker worker, BenchSchema schema) {
+        int depth = options.depth();
+        AtomicLong enqueued = new AtomicLong();
+        progress.show(() -> String.format(Locale.ROOT, "fill: enqueued %,d of %,d jobs", enqueued.get(), depth));
+        long fillStart = System.nanoTime();
+        enqueueBulk(client, depth, BenchWorker.TIMED_ARGS, TIMED_PRIORITY, enqueued);
+        backlogPhase = BenchReport.Phase.of(depth, System.nanoTime() - fillStart);
+        if (options.analyze()) {
+            progress.show(() -> "vacuum (analyze)");
+            schema.analyze();
+        }
+        progress.show(() -> "checkpoint");
+        checkpointed = schema.checkpoint();
+
+        int topUpFrom = Math.max(1, Math.min(1_000, depth / 10));
+        long minWaiting = depth;
+        double sumWaiting = 0;
+        long samples = 0;
+        long start = System.nanoTime();
+        long end = start + options.duration().toNanos();
+        progress.show(() -> String.format(Locale.ROOT, "steady: %,d started, %s, %,d waiting", worker.timedStarted(),
+                rate(worker.timedStarted(), start), enqueued.get() - runner.claimed()));
+        runner.start();
+        long now;
+        while ((now = System.nanoTime()) < end) {
+            abortIfCleaningUp();
+            long waiting = enqueued.get() - runner.claimed();
+            minWaiting = Math.min(minWaiting, waiting);
+            sumWaiting += waiting;
+            samples++;
+            long deficit = depth - waiting;
+            if (deficit >= topUpFrom) {
+                enqueueBulk(client, (int) Math.min(deficit, BULK_BATCH), BenchWorker.TIMED_ARGS, TIMED_PRIORITY, enqueued);
+            } else {
+                LockSupport.parkNanos(200_000); // pacing the feeder's look at the counters, not waiting for anything
+            }
+        }
+        long started = worker.timedStarted();
+        depthHeld = new BenchReport.DepthHeld(Math.max(0, minWaiting), samples == 0 ? depth : Math.round(sumWaiting / samples));
+        return new BenchReport.Phase[] {
+            BenchReport.Phase.of(enqueued.get() - depth, now - start),
+            BenchReport.Phase.of(started, now - start)
+        };
     }
 
     /** Returns the enqueue phase and the process phase (from the first enqueue to the last completion). */

@@ -7,26 +7,31 @@ import java.util.Objects;
 /**
  * What one bench run does, validated once.
  *
- * @param mode     burn-down (insert {@code jobs}, then process them) or continuous (enqueue at {@code rate} for {@code duration})
+ * @param mode     burn-down (insert {@code jobs}, then process them), continuous (enqueue at {@code rate} for
+ *                 {@code duration}) or steady (keep {@code depth} jobs waiting for {@code duration})
  * @param jobs     burn-down: how many jobs are timed
  * @param backlog  burn-down: how many more jobs wait beneath the timed ones (enqueued before timing, lower priority)
  * @param threads  each runner's worker threads
  * @param runners  how many runners share the queue (each with its own pool, producer and completer)
- * @param warmup   burn-down: jobs run first, untimed, by runners that then stop, so the JVM has compiled the hot path
+ * @param warmup   burn-down and steady: jobs run first, untimed, by runners that then stop, so the JVM has compiled the hot path
  * @param rate     continuous: jobs enqueued per second
- * @param duration continuous: how long jobs are enqueued
+ * @param duration continuous: how long jobs are enqueued; steady: how long the runners are timed
+ * @param depth    steady: how many jobs are kept waiting in the queue
  * @param keep     leave the schema in place at the end, for inspection
- * @param analyze  burn-down: refresh the planner's statistics after the enqueue, before timing the runner
+ * @param analyze  burn-down and steady: refresh the planner's statistics after the enqueue, before timing the runner
  */
 public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int runners, int warmup, double rate,
-                           Duration duration, boolean keep, boolean analyze) {
+                           Duration duration, int depth, boolean keep, boolean analyze) {
 
     /** Jobs one continuous run may time: two arrays of this many longs stay well inside the launcher's heap. */
     public static final int MAX_CONTINUOUS_JOBS = 2_000_000;
+    /** The deepest queue steady mode keeps: filling it is untimed but not free (about 3 s a million here). */
+    public static final int MAX_DEPTH = 50_000_000;
 
     public enum Mode {
         BURN_DOWN("burn-down"),
-        CONTINUOUS("continuous");
+        CONTINUOUS("continuous"),
+        STEADY("steady");
 
         private final String label;
 
@@ -56,6 +61,14 @@ public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int ru
             }
             if (backlog < 0) {
                 throw new ConfigException("--backlog must not be negative, was " + backlog);
+            }
+        } else if (mode == Mode.STEADY) {
+            Objects.requireNonNull(duration, "duration");
+            if (depth < 1 || depth > MAX_DEPTH) {
+                throw new ConfigException("--depth must be between 1 and " + MAX_DEPTH + ", was " + depth);
+            }
+            if (duration.isNegative() || duration.isZero()) {
+                throw new ConfigException("--duration must be positive, was " + duration);
             }
         } else {
             Objects.requireNonNull(duration, "duration");

@@ -9,14 +9,17 @@ import java.util.Map;
 /**
  * The figures of one bench run, as one JSON object ({@code --json}) or a few lines of text.
  *
- * @param backlog   the untimed enqueue of the backlog beneath (burn-down with {@code --backlog}); else null
+ * @param backlog   the untimed enqueue of the backlog beneath (burn-down with {@code --backlog}) or of the
+ *                  queue's fill (steady mode); else null
+ * @param depthHeld steady mode: how many jobs the queue held waiting while timed; else null
  * @param checkpointed whether the timed burn-down started right after a {@code CHECKPOINT} (false in
  *                  continuous mode, and where the user may not run one)
- * @param completed timed jobs the database holds as completed at the end
+ * @param completed timed jobs the database holds as completed at the end (steady mode: jobs of the
+ *                  queue completed, at least those started while timed)
  * @param latency   continuous mode only; null in burn-down mode
  * @param dropped   whether the bench schema is gone (false with {@code --keep})
  */
-public record BenchReport(BenchOptions options, Phase backlog, boolean checkpointed, Phase enqueue, Phase process, long completed,
+public record BenchReport(BenchOptions options, Phase backlog, DepthHeld depthHeld, boolean checkpointed, Phase enqueue, Phase process, long completed,
                           LatencyRecorder.Latency latency, String schema, boolean dropped, Environment environment) {
 
     /** One timed phase: how many jobs in how long. */
@@ -39,6 +42,10 @@ public record BenchReport(BenchOptions options, Phase backlog, boolean checkpoin
         }
     }
 
+    /** Steady mode: the jobs waiting in the queue while timed, as the feeder saw them (enqueued less claimed). */
+    public record DepthHeld(long min, long mean) {
+    }
+
     /** Where the figures were taken: they mean little without it. */
     public record Environment(int cores, long maxHeapBytes, String java, String postgres, String database) {
 
@@ -48,14 +55,17 @@ public record BenchReport(BenchOptions options, Phase backlog, boolean checkpoin
         }
     }
 
-    /** The timed jobs: the burn-down's count, or what continuous mode enqueued. */
+    /** The timed jobs: the burn-down's count, what continuous mode enqueued, or what steady mode started. */
     public long timedJobs() {
-        return enqueue.jobs();
+        return options.mode() == BenchOptions.Mode.STEADY ? process.jobs() : enqueue.jobs();
     }
 
-    /** Whether every timed job was processed. */
+    /**
+     * Whether every timed job was processed: in steady mode, every job started while timed is
+     * completed (the queue's other jobs are left waiting by design).
+     */
     public boolean complete() {
-        return completed == timedJobs();
+        return options.mode() == BenchOptions.Mode.STEADY ? completed >= timedJobs() : completed == timedJobs();
     }
 
     public String toJson() {
@@ -72,6 +82,17 @@ public record BenchReport(BenchOptions options, Phase backlog, boolean checkpoin
             if (backlog != null) {
                 map.put("backlog_enqueue", backlog.toMap());
             }
+        } else if (options.mode() == BenchOptions.Mode.STEADY) {
+            map.put("depth", options.depth());
+            map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
+            map.put("warmup", options.warmup());
+            map.put("analyzed", options.analyze());
+            map.put("checkpointed", checkpointed);
+            map.put("fill", backlog.toMap());
+            Map<String, Object> held = new LinkedHashMap<>();
+            held.put("min", depthHeld.min());
+            held.put("mean", depthHeld.mean());
+            map.put("depth_held", held);
         } else {
             map.put("rate", options.rate());
             map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
@@ -123,6 +144,19 @@ public record BenchReport(BenchOptions options, Phase backlog, boolean checkpoin
                     Bench.BULK_BATCH, options.analyze() ? "; then VACUUM (ANALYZE), untimed" : "",
                     checkpointed ? "; then CHECKPOINT, untimed"
                             : "; no CHECKPOINT (the user may not run one), so a checkpoint may fall inside the run")));
+        } else if (options.mode() == BenchOptions.Mode.STEADY) {
+            text.append(String.format(Locale.ROOT, "steady: %,d jobs kept waiting for %.1f s%s, %s, PostgreSQL %s at %s%n",
+                    options.depth(), options.duration().toNanos() / 1e9,
+                    options.warmup() > 0 ? String.format(Locale.ROOT, " after a warm-up of %,d", options.warmup()) : "",
+                    runnersText(), environment.postgres(), environment.database()));
+            text.append(line("fill", backlog, String.format(Locale.ROOT, "untimed%s%s",
+                    options.analyze() ? "; then VACUUM (ANALYZE), untimed" : "",
+                    checkpointed ? "; then CHECKPOINT, untimed"
+                            : "; no CHECKPOINT (the user may not run one), so a checkpoint may fall inside the run")));
+            text.append(line("enqueue", enqueue, "topping the queue up in bulk as the runners claim"));
+            text.append(line("process", process, String.format(Locale.ROOT,
+                    "started at depth: %,d waiting at least, %,d on average; %s", depthHeld.min(), depthHeld.mean(),
+                    complete() ? "all completed" : String.format(Locale.ROOT, "only %,d completed", completed))));
         } else {
             text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s, %s, PostgreSQL %s at %s%n",
                     options.rate(), options.duration().toNanos() / 1e9, runnersText(), environment.postgres(),
@@ -131,8 +165,10 @@ public record BenchReport(BenchOptions options, Phase backlog, boolean checkpoin
             text.append(line("enqueue", enqueue, behind ? "one per transaction; BEHIND the rate asked for: enqueueing is the bottleneck"
                     : "one per transaction"));
         }
-        text.append(line("process", process, completed == timedJobs() ? "all completed"
-                : String.format(Locale.ROOT, "only %,d of %,d completed", completed, timedJobs())));
+        if (options.mode() != BenchOptions.Mode.STEADY) {
+            text.append(line("process", process, completed == timedJobs() ? "all completed"
+                    : String.format(Locale.ROOT, "only %,d of %,d completed", completed, timedJobs())));
+        }
         if (latency != null) {
             text.append(String.format(Locale.ROOT,
                     "latency  enqueue commit to job start: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n",

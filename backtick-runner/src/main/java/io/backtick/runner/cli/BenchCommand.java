@@ -29,7 +29,9 @@ import picocli.CommandLine.Spec;
             "",
             "Burn-down (default): enqueue --jobs in bulk, then run them all; reports enqueue and process jobs/s. "
                     + "Continuous (--rate and/or --duration): enqueue single jobs at --rate for --duration while the "
-                    + "runner works; reports throughput and the latency from enqueue commit to job start.",
+                    + "runner works; reports throughput and the latency from enqueue commit to job start. "
+                    + "Steady (--depth): fill the queue with --depth jobs, then keep it that deep for --duration "
+                    + "while the runners work; reports the jobs/s run at that depth.",
             "",
             "It works in a schema of its own, created fresh and dropped at the end, also on Ctrl-C, and refuses "
                     + "any existing schema it did not create. With no database configured, it uses the embedded "
@@ -62,8 +64,13 @@ final class BenchCommand implements Callable<Integer> {
     Double rate;
 
     @Option(names = "--duration", paramLabel = "DURATION", converter = DurationConverter.class,
-            description = "Continuous: how long to enqueue, e.g. 30s (default: 10s).")
+            description = "Continuous: how long to enqueue; steady: how long to time the runners, e.g. 30s (default: 10s).")
     Duration duration;
+
+    @Option(names = "--depth", paramLabel = "N",
+            description = "Steady: jobs kept waiting in the queue while the runners work (enqueued first, untimed, "
+                    + "then topped up in bulk as the runners claim them), to measure the rate at a given depth.")
+    Integer depth;
 
     @Option(names = "--threads", paramLabel = "N", defaultValue = "16",
             description = "The runner's worker threads (default: ${DEFAULT-VALUE}).")
@@ -75,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
     int runners;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "0",
-            description = "Burn-down: run N jobs first, untimed, with runners that then stop, so the timed run "
+            description = "Burn-down and steady: run N jobs first, untimed, with runners that then stop, so the timed run "
                     + "meets a JVM that has compiled its hot path, as a long-lived runner does (default: 0).")
     int warmup;
 
@@ -83,7 +90,7 @@ final class BenchCommand implements Callable<Integer> {
     boolean json;
 
     @Option(names = "--no-analyze",
-            description = "Burn-down: do not VACUUM (ANALYZE) the jobs table between enqueue and processing; the runner's "
+            description = "Burn-down and steady: do not VACUUM (ANALYZE) the jobs table between enqueue and processing; the runner's "
                     + "statements are then planned on whatever statistics autovacuum has gathered (by default the "
                     + "bench vacuums and analyzes, as autovacuum would within a minute, so runs compare).")
     boolean noAnalyze;
@@ -160,20 +167,28 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     private BenchOptions options() {
+        boolean steady = depth != null;
+        if (steady) {
+            refuse(rate != null, "--rate is for continuous mode; steady mode (--depth) enqueues as fast as the runners claim");
+            refuse(jobs != null, "--jobs is for burn-down mode; steady mode (--depth) runs for --duration");
+            refuse(backlog > 0, "--backlog is for burn-down mode; steady mode's --depth is the backlog");
+            return new BenchOptions(BenchOptions.Mode.STEADY, 0, 0, threads, runners, warmup, 0,
+                    duration != null ? duration : Duration.ofSeconds(10), depth, keep, !noAnalyze);
+        }
         boolean continuous = rate != null || duration != null;
-        if (continuous && jobs != null) {
-            throw new ParameterException(spec.commandLine(), "--jobs is for burn-down mode; continuous mode "
-                    + "(--rate, --duration) enqueues rate × duration jobs");
-        }
-        if (continuous && warmup > 0) {
-            throw new ParameterException(spec.commandLine(), "--warmup is for burn-down mode, not with --rate or --duration");
-        }
-        if (continuous && backlog > 0) {
-            throw new ParameterException(spec.commandLine(), "--backlog is for burn-down mode, not with --rate or --duration");
-        }
+        refuse(continuous && jobs != null, "--jobs is for burn-down mode; continuous mode "
+                + "(--rate, --duration) enqueues rate × duration jobs");
+        refuse(continuous && warmup > 0, "--warmup is for burn-down and steady mode, not with --rate or --duration alone");
+        refuse(continuous && backlog > 0, "--backlog is for burn-down mode, not with --rate or --duration");
         return new BenchOptions(continuous ? BenchOptions.Mode.CONTINUOUS : BenchOptions.Mode.BURN_DOWN,
                 jobs != null ? jobs : 100_000, backlog, threads, runners, warmup, rate != null ? rate : 1_000,
-                duration != null ? duration : Duration.ofSeconds(10), keep, !noAnalyze);
+                duration != null ? duration : Duration.ofSeconds(10), 0, keep, !noAnalyze);
+    }
+
+    private void refuse(boolean refused, String why) {
+        if (refused) {
+            throw new ParameterException(spec.commandLine(), why);
+        }
     }
 
     /**

@@ -152,6 +152,44 @@ class BenchCommandTest {
     }
 
     @Test
+    void steadyModeKeepsTheQueueAtItsDepthAndLosesNoJobItStarted() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+        try {
+            JsonNode report = json(bench(schema, "--depth", "500", "--duration", "2s", "--threads", "4", "--keep", "--json"));
+
+            assertThat(report.path("mode").asText()).isEqualTo("steady");
+            assertThat(report.path("depth").asInt()).isEqualTo(500);
+            assertThat(report.path("duration_seconds").asDouble()).isEqualTo(2.0);
+            assertThat(report.path("fill").path("jobs").asLong()).isEqualTo(500);
+            long started = report.path("process").path("jobs").asLong();
+            long toppedUp = report.path("enqueue").path("jobs").asLong();
+            assertThat(started).as("the runner worked through more than the fill").isGreaterThan(500);
+            assertThat(toppedUp).as("the feeder kept up").isGreaterThan(0);
+            JsonNode held = report.path("depth_held");
+            assertThat(held.path("mean").asLong()).isBetween(250L, 500L);
+            assertThat(held.path("min").asLong()).isBetween(0L, held.path("mean").asLong());
+
+            long completed = report.path("completed").asLong();
+            assertThat(completed).isGreaterThanOrEqualTo(started);
+            assertThat(jobCount(schema)).as("every job enqueued is in the table").isEqualTo(500 + toppedUp);
+            assertThat(queryOne("select count(*) from \"" + schema + "\".jobs where state = 'completed' and ? is not null", schema))
+                    .isEqualTo(completed);
+            assertThat(queryOne("select count(*) from \"" + schema + "\".jobs where state = 'available' and ? is not null", schema))
+                    .as("the rest wait, none left running by the stopped runner").isEqualTo(500 + toppedUp - completed);
+        } finally {
+            TestDatabase.dropSchema(schema);
+        }
+    }
+
+    @Test
+    void depthWithARateIsAUsageError() throws IOException {
+        CliTest.Result result = bench(TestDatabase.newSchema(BenchCommandTest.class), "--depth", "100", "--rate", "10");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(result.errLines().get(0)).startsWith("backtick: --rate is for continuous mode");
+    }
+
+    @Test
     void refusesASchemaHoldingJobsItDidNotCreateAndLeavesThemAlone() throws IOException, SQLException {
         DatabaseSettings queue = TestDatabase.newQueueSettings(BenchCommandTest.class);
         try (QueueDatabase db = QueueDatabase.open(queue, 1, "bench-test")) {
