@@ -103,14 +103,14 @@ analyze jobs;
 SQL
 cat > "$work/claim.sql" <<SQL
 with claimable as (
-    select id from jobs
+    select ctid from jobs
     where state = 'available' and worker = any('{bench-noop}'::text[])
     order by priority desc, run_at, id
     limit $batch
     for update skip locked)
 update jobs set state = 'running', attempt = attempt + 1, attempted_at = now(),
                 runner_id = 'ceiling-' || :client_id
-where id = any(array(select id from claimable));
+where ctid = any(array(select ctid from claimable));
 update jobs set state = 'completed', finalized_at = now()
 where state = 'running' and runner_id = 'ceiling-' || :client_id;
 SQL

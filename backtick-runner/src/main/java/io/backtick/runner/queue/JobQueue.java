@@ -64,9 +64,19 @@ public final class JobQueue {
     /**
      * Claims up to {@code ?2} available jobs of the workers in {@code ?1} for runner {@code ?3},
      * marking them running and counting the attempt. The CTE reads the {@code jobs_claim_idx}
-     * partial index in order and stops after the limit; the update then finds the rows by primary
-     * key ({@code id = any(array(select …))}: a join could be planned as a hash join over a full
-     * table scan). Priority and run_at come back only to put the batch in order.
+     * partial index in order and stops after the limit; the update then goes straight to the row
+     * versions the CTE found, by their physical address ({@code ctid = any(array(select …))}, a
+     * TID scan). By primary key ({@code id = any(…)}) each row cost a walk down {@code jobs_pkey}
+     * and past the entries of the job's older versions, about 5 buffer reads per job against 1
+     * (EXPLAIN of a 4,000-job claim: 57,090 buffer hits against 38,297); and where few jobs wait,
+     * the planner sometimes read the whole claim index instead and filtered it by id. (A join
+     * could be planned as a hash join over a full table scan.) Priority and run_at come back only
+     * to put the batch in order.
+     *
+     * <p>A version the CTE read cannot be vacuumed away under the statement (its snapshot still
+     * sees it), so its address holds no other row. If another transaction updated the row after
+     * the snapshot, the update waits for it and then follows the row's chain of versions to the
+     * newest, as it would from an index, and writes it only if that one is still available.
      *
      * <p>The CTE locks nothing ({@code FOR UPDATE SKIP LOCKED} would write a row lock, and a WAL
      * record, for every row the update writes again a moment later): claims take turns
@@ -78,12 +88,12 @@ public final class JobQueue {
      */
     static final String CLAIM = """
             with claimable as (
-                select id from jobs
+                select ctid from jobs
                 where state = 'available' and worker = any(?)
                 order by priority desc, run_at, id
                 limit ?)
             update jobs set state = 'running', attempt = attempt + 1, attempted_at = now(), runner_id = ?
-            where id = any(array(select id from claimable)) and state = 'available'
+            where ctid = any(array(select ctid from claimable)) and state = 'available'
             returning id, worker, queue, args, attempt, max_attempts, created_at, schedule_tick, priority, run_at
             """;
 

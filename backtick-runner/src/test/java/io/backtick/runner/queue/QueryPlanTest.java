@@ -35,11 +35,11 @@ class QueryPlanTest {
     }
 
     @Test
-    void claimingReadsTheClaimIndexInOrder() {
+    void claimingReadsTheClaimIndexInOrderAndWritesTheRowsItFoundByAddress() {
         // The driver prepares the claim on the server, where PostgreSQL may settle on a generic
         // plan (one made without the bound values): that is the plan to check.
         String plan = genericPlan(JobQueue.CLAIM, "'{plan}'::text[]", "1000", "'plan-test'");
-        assertThat(plan).contains("Index Scan using jobs_claim_idx").contains("jobs_pkey")
+        assertThat(plan).contains("Index Scan using jobs_claim_idx").contains("Tid Scan on jobs")
                 .doesNotContain("Seq Scan").doesNotContain("Sort");
     }
 
