@@ -3,6 +3,10 @@ package io.backtick.runner.queue;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.backtick.runner.testsupport.TestDatabase;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.List;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
@@ -44,6 +48,27 @@ class QueryPlanTest {
     }
 
     @Test
+    void claimingWritesByAddressEvenWhereStatisticsSayNoJobWaits() throws Exception {
+        // Statistics taken just as the queue ran dry (the runners' own ANALYZE, or autovacuum's)
+        // promise an empty claim index. Had the update's own condition matched that index's
+        // predicate, the planner would read all of it for the update, testing every entry
+        // against the claim's addresses one by one: 145 ms for a claim of 4,000 at 10,000 waiting.
+        try (Connection c = db.dataSource().getConnection()) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.execute("update jobs set state = 'completed', finalized_at = now() where state = 'available'");
+                s.execute("analyze jobs");
+                s.execute("update jobs set state = 'available', finalized_at = null"
+                        + " where id in (select id from jobs where state = 'completed' limit 10000)");
+                String plan = genericPlan(c, JobQueue.CLAIM, "'{plan}'::text[]", "4000", "'plan-test'");
+                assertThat(plan).contains("Tid Scan on jobs").doesNotContain("Seq Scan");
+            } finally {
+                c.rollback(); // the statistics too: ANALYZE is transactional
+            }
+        }
+    }
+
+    @Test
     void completingABatchGoesByPrimaryKey() {
         String ids = "'{" + claimed.stream().map(j -> String.valueOf(j.id())).collect(Collectors.joining(",")) + "}'";
         String plan = genericPlan(JobQueue.COMPLETE, ids + "::bigint[]", "1");
@@ -69,26 +94,28 @@ class QueryPlanTest {
 
     /** The plan PostgreSQL makes for {@code sql} without looking at its parameters' values. */
     private static String genericPlan(String sql, String... values) {
-        String prepared = sql;
-        for (int i = 1; prepared.contains("?"); i++) {
-            prepared = prepared.replaceFirst("\\?", "\\$" + i);
+        return db.dsl().connectionResult(c -> genericPlan(c, sql, values));
+    }
+
+    /** The same on {@code c}, inside whatever transaction it is in. */
+    private static String genericPlan(Connection c, String sql, String... values) throws SQLException {
+        String statement = sql;
+        for (int i = 1; statement.contains("?"); i++) {
+            statement = statement.replaceFirst("\\?", "\\$" + i);
         }
-        String statement = prepared;
-        return db.dsl().connectionResult(c -> {
-            try (var s = c.createStatement()) {
-                s.execute("set plan_cache_mode = force_generic_plan");
-                s.execute("prepare plan_test as " + statement);
-                try (var rs = s.executeQuery("explain execute plan_test(" + String.join(", ", values) + ")")) {
-                    StringBuilder plan = new StringBuilder();
-                    while (rs.next()) {
-                        plan.append(rs.getString(1)).append('\n');
-                    }
-                    return plan.toString();
-                } finally {
-                    s.execute("deallocate plan_test");
-                    s.execute("reset plan_cache_mode");
+        try (Statement s = c.createStatement()) {
+            s.execute("set plan_cache_mode = force_generic_plan");
+            s.execute("prepare plan_test as " + statement);
+            try (ResultSet rs = s.executeQuery("explain execute plan_test(" + String.join(", ", values) + ")")) {
+                StringBuilder plan = new StringBuilder();
+                while (rs.next()) {
+                    plan.append(rs.getString(1)).append('\n');
                 }
+                return plan.toString();
+            } finally {
+                s.execute("deallocate plan_test");
+                s.execute("reset plan_cache_mode");
             }
-        });
+        }
     }
 }
