@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
+import io.backtick.runner.config.DatabaseSettings;
 import io.backtick.runner.maintenance.HorizonWatch.HeldBack;
 import io.backtick.runner.queue.QueueDatabase;
 import io.backtick.runner.testsupport.SettableClock;
@@ -121,6 +122,32 @@ class HorizonWatchTest {
                 clock.tick(Duration.ofSeconds(30));
             }
             assertThat(warningsAbout(pid)).isEmpty();
+        }
+    }
+
+    @Test
+    void aRoleWithoutMonitoringRightsSeesAnotherRolesTransactionToo() throws Exception {
+        String role = db.settings().schema() + "_watcher";
+        String password = "watch-" + Long.toHexString(System.nanoTime());
+        TestDatabase.execute("create role " + role + " login password '" + password + "'");
+        QueueDatabase asRole = QueueDatabase.open(new DatabaseSettings(TestDatabase.server().jdbcUrl(), role, password,
+                db.settings().schema()), 1, "horizon-watch-as-role");
+        try (Connection session = TestDatabase.connect()) {
+            session.setAutoCommit(false);
+            long xid = single(session, "select txid_current() % 4294967296");
+            int pid = (int) single(session, "select pg_backend_pid()");
+            HorizonWatch watchAsRole = new HorizonWatch(asRole.maintenance(), clock, Duration.ofMinutes(1));
+
+            watchAsRole.check();
+            clock.tick(Duration.ofMinutes(1));
+            assertThat(heldBy(watchAsRole.check(), pid)).singleElement().satisfies(h -> {
+                assertThat(h.holder().xid()).isEqualTo(xid);
+                assertThat(h.holder().description()).startsWith("session " + pid + " (user ").doesNotContain("idle");
+            });
+            session.rollback();
+        } finally {
+            asRole.close();
+            TestDatabase.execute("drop role " + role);
         }
     }
 
