@@ -182,6 +182,20 @@ class BenchCommandTest {
     }
 
     @Test
+    void steadyModeSaysInTextWhatDepthItHeld() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+
+        CliTest.Result result = bench(schema, "--depth", "200", "--duration", "1s", "--threads", "2");
+
+        assertThat(result.exit()).as(result.err()).isZero();
+        assertThat(result.out()).startsWith("steady: 200 jobs kept waiting for 1.0 s, 2 threads")
+                .containsPattern("fill +200 jobs in .*untimed; then VACUUM \\(ANALYZE\\), untimed; then CHECKPOINT, untimed")
+                .containsPattern("process .* jobs/s +\\(started at depth: [0-9,]+ waiting at least, [0-9,]+ on average; all completed\\)")
+                .contains("schema " + schema + " dropped");
+        assertThat(schemaExists(schema)).isFalse();
+    }
+
+    @Test
     void depthWithARateIsAUsageError() throws IOException {
         CliTest.Result result = bench(TestDatabase.newSchema(BenchCommandTest.class), "--depth", "100", "--rate", "10");
 
