@@ -222,17 +222,26 @@ public final class Bench {
                 rate(timed.get(), start)));
         enqueueBulk(client, options.jobs(), BenchWorker.TIMED_ARGS, TIMED_PRIORITY, timed);
         BenchReport.Phase phase = BenchReport.Phase.of(options.jobs(), System.nanoTime() - start);
-        // Autovacuum vacuums and analyzes the table within a minute of such an insert; doing it now,
-        // untimed, makes every run plan its statements on the same statistics (every job available,
-        // none running) instead of on whatever autovacuum had got to, which swings results tenfold,
-        // and keeps the warm-up's dead rows from being vacuumed inside the timed run.
+        settleBeforeTiming(schema);
+        return phase;
+    }
+
+    /**
+     * After the untimed enqueue, before the clock runs: {@code VACUUM (ANALYZE)} (unless
+     * {@code --no-analyze}) and a {@code CHECKPOINT}. Autovacuum vacuums and analyzes the table
+     * within a minute of such an insert; doing it now, untimed, makes every run plan its
+     * statements on the same statistics (every job available, none running) instead of on
+     * whatever autovacuum had got to, which swings results tenfold, and keeps the warm-up's dead
+     * rows from being vacuumed inside the timed run. The checkpoint keeps one set off by earlier
+     * WAL out of it.
+     */
+    private void settleBeforeTiming(BenchSchema schema) {
         if (options.analyze()) {
             progress.show(() -> "vacuum (analyze)");
             schema.analyze();
         }
         progress.show(() -> "checkpoint");
         checkpointed = schema.checkpoint();
-        return phase;
     }
 
     private void enqueueBulk(BacktickClient client, int count, String args, int priority, AtomicLong enqueued) {
@@ -275,12 +284,7 @@ public final class Bench {
         long fillStart = System.nanoTime();
         enqueueBulk(client, depth, BenchWorker.TIMED_ARGS, TIMED_PRIORITY, enqueued);
         backlogPhase = BenchReport.Phase.of(depth, System.nanoTime() - fillStart);
-        if (options.analyze()) {
-            progress.show(() -> "vacuum (analyze)");
-            schema.analyze();
-        }
-        progress.show(() -> "checkpoint");
-        checkpointed = schema.checkpoint();
+        settleBeforeTiming(schema);
 
         int topUpFrom = Math.max(1, Math.min(1_000, depth / 10));
         long minWaiting = depth;

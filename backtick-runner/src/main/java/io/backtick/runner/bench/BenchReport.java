@@ -140,19 +140,14 @@ public record BenchReport(BenchOptions options, Phase backlog, DepthHeld depthHe
             if (backlog != null) {
                 text.append(line("backlog", backlog, "enqueued first, untimed by the figures below"));
             }
-            text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s%s",
-                    Bench.BULK_BATCH, options.analyze() ? "; then VACUUM (ANALYZE), untimed" : "",
-                    checkpointed ? "; then CHECKPOINT, untimed"
-                            : "; no CHECKPOINT (the user may not run one), so a checkpoint may fall inside the run")));
+            text.append(line("enqueue", enqueue, String.format(Locale.ROOT, "bulk, up to %,d per transaction%s",
+                    Bench.BULK_BATCH, settledNote())));
         } else if (options.mode() == BenchOptions.Mode.STEADY) {
             text.append(String.format(Locale.ROOT, "steady: %,d jobs kept waiting for %.1f s%s, %s, PostgreSQL %s at %s%n",
                     options.depth(), options.duration().toNanos() / 1e9,
                     options.warmup() > 0 ? String.format(Locale.ROOT, " after a warm-up of %,d", options.warmup()) : "",
                     runnersText(), environment.postgres(), environment.database()));
-            text.append(line("fill", backlog, String.format(Locale.ROOT, "untimed%s%s",
-                    options.analyze() ? "; then VACUUM (ANALYZE), untimed" : "",
-                    checkpointed ? "; then CHECKPOINT, untimed"
-                            : "; no CHECKPOINT (the user may not run one), so a checkpoint may fall inside the run")));
+            text.append(line("fill", backlog, "untimed" + settledNote()));
             text.append(line("enqueue", enqueue, "topping the queue up in bulk as the runners claim"));
             text.append(line("process", process, String.format(Locale.ROOT,
                     "started at depth: %,d waiting at least, %,d on average; %s", depthHeld.min(), depthHeld.mean(),
@@ -177,6 +172,13 @@ public record BenchReport(BenchOptions options, Phase backlog, DepthHeld depthHe
         text.append(dropped ? "schema " + schema + " dropped" : "schema " + schema + " kept (drop it with: drop schema "
                 + schema + " cascade)").append(System.lineSeparator());
         return text.toString();
+    }
+
+    /** What the bench did between the untimed enqueue and the clock (burn-down and steady). */
+    private String settledNote() {
+        return (options.analyze() ? "; then VACUUM (ANALYZE), untimed" : "")
+                + (checkpointed ? "; then CHECKPOINT, untimed"
+                        : "; no CHECKPOINT (the user may not run one), so a checkpoint may fall inside the run");
     }
 
     private static String line(String what, Phase phase, String note) {

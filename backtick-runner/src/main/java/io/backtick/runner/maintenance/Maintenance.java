@@ -7,6 +7,7 @@ import io.backtick.runner.engine.JobExecutor;
 import io.backtick.runner.engine.PeriodicLoop;
 import io.backtick.runner.queue.MaintenanceQueue;
 import java.time.Duration;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -75,7 +76,7 @@ public final class Maintenance extends PeriodicLoop {
         this.runnerId = runnerId;
         this.retainCompleted = retainCompleted;
         this.retainDiscarded = retainDiscarded;
-        this.horizon = new HorizonWatch(queue, java.time.InstantSource.system(), HorizonWatch.WARN_AFTER);
+        this.horizon = new HorizonWatch(queue, InstantSource.system(), HorizonWatch.WARN_AFTER);
     }
 
     /**
