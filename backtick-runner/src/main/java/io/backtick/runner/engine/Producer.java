@@ -29,8 +29,18 @@ import java.util.function.IntSupplier;
  * <p>It claims nothing while the completer holds more than two claim batches of unwritten outcomes:
  * jobs it claimed then would sit marked running with no way to record their end.
  *
- * <p>When a claim comes back short the queue is drained, and the producer waits for the poll
- * interval or a {@link Wakeup} (jobs inserted, jobs staged), whichever comes first.
+ * <p>While claims come back full, each starts where the last one ended in claim order instead of
+ * at the head of the queue ({@link JobQueue#claim(String, String[], int, JobQueue.ClaimPosition)}),
+ * so it does not read again the index entries of every job claimed since the table was last
+ * vacuumed. At least once a second ({@link #HEAD_CLAIM_EVERY}; less often while claims from the
+ * head are slow, {@link #HEAD_CLAIM_SPACING}) a claim starts at the head, for jobs that became
+ * available before that point: a higher priority, a retry come due, a rescued job, an enqueue
+ * that committed late.
+ * A claim that started after the last one's end and came back short has only reached the end of
+ * the queue; the next starts at the head, at once.
+ *
+ * <p>When a claim from the head comes back short the queue is drained, and the producer waits for
+ * the poll interval or a {@link Wakeup} (jobs inserted, jobs staged), whichever comes first.
  */
 public final class Producer extends Loop {
 
@@ -50,6 +60,19 @@ public final class Producer extends Loop {
      * a shallow one, so prefetching never fills the heap.
      */
     static final long PREFETCH_ARGS_CHARS = 16L << 20;
+    /**
+     * While the queue holds more than each claim takes, a claim starts where the last one ended
+     * rather than at the head of the queue; at least this often one starts at the head, so a job
+     * that became available behind that point (higher priority, a retry come due, a rescued job,
+     * an enqueue that committed late) waits at most this long for it.
+     */
+    static final Duration HEAD_CLAIM_EVERY = Duration.ofSeconds(1);
+    /**
+     * ... but no more often than once in this many times as long as the last one from the head
+     * took: while a transaction left open keeps the index entries of every job claimed since it
+     * began, a claim from the head reads all of them, and grows slower the longer it stays.
+     */
+    static final int HEAD_CLAIM_SPACING = 20;
     /** How often the finishing rate is measured. */
     private static final long RATE_WINDOW_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** The shortest stretch of a window over which a rise in the finishing rate is believed. */
@@ -78,6 +101,10 @@ public final class Producer extends Loop {
     private long rateSince = System.nanoTime();
     private long finishedAtRateSince;
     private double claimNanos; // how long a claim takes, from asking to the rows in hand, smoothed
+    /** Where the last claim ended when it came back full; null once one came back short. */
+    private JobQueue.ClaimPosition resumeAfter;
+    private long headClaimedAt; // System.nanoTime() of the last claim that started at the head
+    private long headClaimNanos; // how long that one took
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
                     int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics,
@@ -122,14 +149,25 @@ public final class Producer extends Loop {
         }
 
         List<ClaimedJob> claimed;
+        JobQueue.ClaimPosition after = resumeAfter;
         try {
             long asked = System.nanoTime();
-            claimed = queue.claim(runnerId, workers, want);
+            if (after != null && asked - headClaimedAt >= headClaimSpacing(headClaimNanos)) {
+                after = null;
+            }
+            JobQueue.Claim claim = queue.claim(runnerId, workers, want, after);
             long took = System.nanoTime() - asked;
             claimNanos = claimNanos == 0 ? took : (claimNanos + took) / 2;
+            if (after == null) {
+                headClaimedAt = asked;
+                headClaimNanos = took;
+            }
+            claimed = claim.jobs();
+            resumeAfter = claimed.size() == want ? claim.end() : null;
             health.ok();
             failurePause = 0;
         } catch (RuntimeException e) {
+            resumeAfter = null;
             health.lost("producer", e);
             failurePause = Math.min(Math.max(failurePause * 2, 100), pollInterval.toMillis() * 5);
             wakeup.await(failurePause, TimeUnit.MILLISECONDS);
@@ -148,7 +186,9 @@ public final class Producer extends Loop {
         for (ClaimedJob job : claimed) {
             executor.execute(job, this::attemptEnded);
         }
-        if (claimed.size() < want) {
+        if (claimed.size() < want && after == null) {
+            // A short claim from the head: the queue is drained. (One that started after the last
+            // claim's end only reached the end; the next one starts at the head, right away.)
             wakeup.await(pollInterval.toMillis(), TimeUnit.MILLISECONDS);
         }
     }
@@ -205,6 +245,11 @@ public final class Producer extends Loop {
      */
     static long lookaheadNanos(double claimNanos) {
         return Math.min(LOOKAHEAD_MAX.toNanos(), Math.max(LOOKAHEAD.toNanos(), Math.round(2 * claimNanos)));
+    }
+
+    /** How long after a claim from the head that took {@code tookNanos} the next one starts there again. */
+    static long headClaimSpacing(long tookNanos) {
+        return Math.max(HEAD_CLAIM_EVERY.toNanos(), HEAD_CLAIM_SPACING * tookNanos);
     }
 
     /** Jobs this runner holds now: running or waiting for a thread. */

@@ -118,6 +118,45 @@ public final class JobQueue {
     static final String CLAIM_TURN = "select pg_advisory_xact_lock('jobs'::regclass::oid::int, 1)";
 
     /**
+     * {@link #CLAIM} for a claim that starts after the claim-order key (priority, run_at, id) of
+     * the last job an earlier claim took rather than at the head of the claim index: the rest of
+     * that priority after the key, then the lower priorities, two range scans of the index one
+     * after the other (each bound with the workers and the limit). The head of the index keeps an
+     * entry for every job claimed since the table was last vacuumed, and a claim from the head
+     * reads them all again (a heap visit each until the entry is marked dead, which cannot happen
+     * while any transaction could still see the job available, such as one left open for
+     * minutes). A claim that starts after them reads none of them.
+     */
+    static final String CLAIM_AFTER = """
+            with claimable as (
+                (select ctid from jobs
+                 where state = 'available' and worker = any(?) and priority = ? and (run_at, id) > (?, ?)
+                 order by priority desc, run_at, id
+                 limit ?)
+                union all
+                (select ctid from jobs
+                 where state = 'available' and worker = any(?) and priority < ?
+                 order by priority desc, run_at, id
+                 limit ?)
+                limit ?)
+            update jobs set state = 'running', attempt = attempt + 1, attempted_at = now(), runner_id = ?
+            where ctid = any(array(select ctid from claimable)) and state >= 'available' and state <= 'available'
+            returning id, worker, queue, args, attempt, max_attempts, created_at, schedule_tick, priority, run_at
+            """;
+
+    /**
+     * Where a claim ended: the claim-order key of the last job it took. A claim that starts after
+     * it ({@link #claim(String, String[], int, ClaimPosition)}) reads only the index entries
+     * after it.
+     */
+    public record ClaimPosition(int priority, OffsetDateTime runAt, long id) {
+    }
+
+    /** The jobs of one claim in claim order, and where it ended (null when it took none). */
+    public record Claim(List<ClaimedJob> jobs, ClaimPosition end) {
+    }
+
+    /**
      * Claims up to {@code limit} available jobs of the given workers and marks them running for
      * {@code runnerId}, in one statement ({@link #CLAIM}), and returns them in claim order:
      * highest priority first, then oldest run_at, then id.
@@ -129,11 +168,34 @@ public final class JobQueue {
      * server runs them as one transaction.
      */
     public List<ClaimedJob> claim(String runnerId, String[] workers, int limit) {
+        return claim(runnerId, workers, limit, null).jobs();
+    }
+
+    /**
+     * Claims as {@link #claim(String, String[], int)} does, but when {@code after} is given only
+     * jobs after it in claim order ({@link #CLAIM_AFTER}); jobs before it wait for a claim from
+     * the head. Returns the jobs and where the claim ended.
+     */
+    public Claim claim(String runnerId, String[] workers, int limit, ClaimPosition after) {
         return claimDsl.connectionResult(c -> {
-            try (PreparedStatement claim = c.prepareStatement(CLAIM_TURN + ";\n" + CLAIM)) {
-                claim.setArray(1, c.createArrayOf("text", workers));
-                claim.setInt(2, limit);
-                claim.setString(3, runnerId);
+            try (PreparedStatement claim = c.prepareStatement(CLAIM_TURN + ";\n" + (after == null ? CLAIM : CLAIM_AFTER))) {
+                if (after == null) {
+                    claim.setArray(1, c.createArrayOf("text", workers));
+                    claim.setInt(2, limit);
+                    claim.setString(3, runnerId);
+                } else {
+                    java.sql.Array names = c.createArrayOf("text", workers);
+                    claim.setArray(1, names);
+                    claim.setInt(2, after.priority());
+                    claim.setObject(3, after.runAt());
+                    claim.setLong(4, after.id());
+                    claim.setInt(5, limit);
+                    claim.setArray(6, names);
+                    claim.setInt(7, after.priority());
+                    claim.setInt(8, limit);
+                    claim.setInt(9, limit);
+                    claim.setString(10, runnerId);
+                }
                 claim.execute();
                 if (!claim.getMoreResults()) {
                     throw new SQLException("the claim sent back no result after taking its turn");
@@ -148,7 +210,10 @@ public final class JobQueue {
                         rows.add(new Claimed(job, r.getInt(9), r.getObject(10, OffsetDateTime.class)));
                     }
                 }
-                return inClaimOrder(rows);
+                List<ClaimedJob> jobs = inClaimOrder(rows);
+                Claimed last = rows.isEmpty() ? null : rows.get(rows.size() - 1);
+                return new Claim(jobs, last == null ? null
+                        : new ClaimPosition(last.priority(), last.runAt(), last.job().id()));
             } catch (SQLException e) {
                 throw new DataAccessException("claiming jobs failed: " + e.getMessage(), e);
             }

@@ -35,6 +35,50 @@ class ProducerTest {
     }
 
     @Test
+    void claimsStartAtTheHeadOfTheQueueEverySecondOrLessOftenWhenThoseClaimsAreSlow() {
+        long ms = TimeUnit.MILLISECONDS.toNanos(1);
+        assertThat(Producer.headClaimSpacing(3 * ms)).isEqualTo(Producer.HEAD_CLAIM_EVERY.toNanos());
+        assertThat(Producer.headClaimSpacing(200 * ms)).isEqualTo(Producer.HEAD_CLAIM_SPACING * 200 * ms);
+    }
+
+    @Test
+    void aJobThatBecomesAvailableBehindWhereClaimsResumeIsClaimedBeforeTheBacklogEnds() {
+        AtomicInteger backlogStarted = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicLong urgentStartedAfter = new java.util.concurrent.atomic.AtomicLong(-1);
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("work", Integer.class, (urgent, job) -> {
+            if (urgent == 1) {
+                urgentStartedAfter.set(backlogStarted.get());
+            } else {
+                backlogStarted.incrementAndGet();
+                Thread.sleep(1); // a job that takes a millisecond, so the backlog lasts seconds
+            }
+        });
+        int backlog = 8_000;
+        try (QueueDatabase db = TestDatabase.newQueue(ProducerTest.class, 4)) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            java.util.List<io.backtick.api.JobRequest> jobs = new java.util.ArrayList<>();
+            for (int i = 0; i < backlog; i++) {
+                jobs.add(io.backtick.api.JobRequest.of("work", 0));
+            }
+            client.enqueueAll(jobs);
+            Runner runner = new Runner(RunnerSettings.defaults("resume-test").withThreads(2).withClaimBatch(100),
+                    db, workers);
+            runner.start();
+            try {
+                await().atMost(Duration.ofSeconds(10)).until(() -> backlogStarted.get() >= 500);
+                // Claims now resume where the last one ended; this job lies before that point.
+                client.enqueue(io.backtick.api.JobRequest.of("work", 1).withPriority(10));
+                await().atMost(Duration.ofSeconds(30)).until(() -> urgentStartedAfter.get() >= 0);
+                // Within about a second (some 2,000 jobs of two threads), not at the backlog's end.
+                assertThat(urgentStartedAfter.get()).isLessThan(backlog - 1_000L);
+            } finally {
+                runner.stop();
+            }
+        }
+    }
+
+    @Test
     void aRunnerBusyWithSlowJobsHoldsNoMoreJobsThanItHasThreads() {
         CountDownLatch release = new CountDownLatch(1);
         AtomicInteger started = new AtomicInteger();

@@ -92,6 +92,31 @@ class JobQueueTest {
     }
 
     @Test
+    void aClaimAfterAnEarlierOnesEndTakesTheRestOfItsPriorityThenLowerOnesAndLeavesWhatLiesBefore() {
+        // One insert: the three share run_at, so the id alone orders them.
+        List<Long> first = client.enqueueAll(List.of(JobRequest.of("w"), JobRequest.of("w"), JobRequest.of("w")));
+        long lower = client.enqueue(JobRequest.of("w").withPriority(-1));
+        String[] w = {"w"};
+
+        JobQueue.Claim head = queue.claim("r", w, 1, null);
+        assertThat(head.jobs()).extracting(ClaimedJob::id).containsExactly(first.get(0));
+        assertThat(head.end().id()).isEqualTo(first.get(0));
+        assertThat(head.end().priority()).isZero();
+        long higher = client.enqueue(JobRequest.of("w").withPriority(5)); // before that end in claim order
+
+        JobQueue.Claim after = queue.claim("r", w, 3, head.end());
+        assertThat(after.jobs()).extracting(ClaimedJob::id).containsExactly(first.get(1), first.get(2), lower);
+        assertThat(after.end()).isEqualTo(new JobQueue.ClaimPosition(-1,
+                queue.find(lower).orElseThrow().runAt().atOffset(java.time.ZoneOffset.UTC), lower));
+        assertThat(queue.find(higher).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+
+        JobQueue.Claim past = queue.claim("r", w, 3, after.end());
+        assertThat(past.jobs()).isEmpty();
+        assertThat(past.end()).isNull();
+        assertThat(queue.claim("r", w, 3, null).jobs()).extracting(ClaimedJob::id).containsExactly(higher);
+    }
+
+    @Test
     void concurrentClaimsNeverTakeTheSameJob() throws Exception {
         List<JobRequest> requests = new ArrayList<>();
         for (int i = 0; i < 2_000; i++) {

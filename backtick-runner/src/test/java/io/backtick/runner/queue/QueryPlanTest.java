@@ -48,6 +48,16 @@ class QueryPlanTest {
     }
 
     @Test
+    void aClaimAfterAnEarlierOnesEndStartsItsRangeScansThere() {
+        String plan = genericPlan(JobQueue.CLAIM_AFTER, "'{plan}'::text[]", "0", "now() - interval '1 hour'", "1000",
+                "1000", "'{plan}'::text[]", "0", "1000", "1000", "'plan-test'");
+        assertThat(plan.split("Index Scan using jobs_claim_idx", -1)).hasSize(3);
+        assertThat(plan).contains("Index Cond: ((priority = $2) AND (ROW(run_at, id) > ROW($3, $4)))")
+                .contains("Index Cond: (priority < $7)").contains("Tid Scan on jobs")
+                .doesNotContain("Seq Scan").doesNotContain("Sort");
+    }
+
+    @Test
     void claimingWritesByAddressEvenWhereStatisticsSayNoJobWaits() throws Exception {
         // Statistics taken just as the queue ran dry (the runners' own ANALYZE, or autovacuum's)
         // promise an empty claim index. Had the update's own condition matched that index's
