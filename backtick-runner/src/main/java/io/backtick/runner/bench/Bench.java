@@ -49,6 +49,10 @@ public final class Bench {
     static final int TIMED_PRIORITY = 0;
     static final int BACKLOG_PRIORITY = -1;
     static final int WARMUP_PRIORITY = 1;
+    /** Completed jobs of the history ({@code --history}) carry this priority: they never run. */
+    static final int HISTORY_PRIORITY = -2;
+    /** History jobs per insert statement. */
+    static final int HISTORY_BATCH = 1_000_000;
     /** The warm-up runs in this many rounds, each with runners of its own (see {@link #warmUp}). */
     static final int WARMUP_ROUNDS = 2;
     /** The bench gives up when no timed job has started or finished for this long. */
@@ -61,6 +65,8 @@ public final class Bench {
     private volatile boolean dropped;
     /** The untimed enqueue beneath the timed jobs: burn-down's backlog, or steady mode's fill. */
     private BenchReport.Phase backlogPhase;
+    /** The untimed insert of completed jobs before everything else ({@code --history}). */
+    private BenchReport.Phase historyPhase;
     private BenchReport.DepthHeld depthHeld;
     /** Whether the timed burn-down started right after a checkpoint (see {@link BenchSchema#checkpoint}). */
     private boolean checkpointed;
@@ -89,6 +95,9 @@ public final class Bench {
                 migrator.migrate();
             } finally {
                 migrator.close();
+            }
+            if (options.history() > 0) {
+                insertHistory(schema);
             }
             QueueDatabase clientDatabase = QueueDatabase.open(settings, enqueuers, "backtick-bench-client");
             cleanup.add("close the client's pool", clientDatabase::close);
@@ -119,12 +128,33 @@ public final class Bench {
             long completed = schema.completed(TIMED_PRIORITY);
             progress.close();
             cleanup.run();
-            return new BenchReport(options, backlogPhase, depthHeld, checkpointed, enqueue, process, completed,
+            return new BenchReport(options, historyPhase, backlogPhase, depthHeld, checkpointed, enqueue, process, completed,
                     continuous ? latencies.summarize((int) enqueue.jobs()) : null, settings.schema(), dropped, environment);
         } finally {
             progress.close();
             cleanup.run();
         }
+    }
+
+    /**
+     * Fills the table with {@code --history} completed jobs, untimed, then vacuums and analyzes it
+     * as autovacuum would after such an insert: the run then meets a table that holds a retention's
+     * worth of finished jobs, mostly all-visible, as a queue that has run for a day does.
+     */
+    private void insertHistory(BenchSchema schema) {
+        long total = options.history();
+        AtomicLong inserted = new AtomicLong();
+        progress.show(() -> String.format(Locale.ROOT, "history: %,d of %,d completed jobs inserted", inserted.get(), total));
+        long start = System.nanoTime();
+        for (long from = 1; from <= total; from += HISTORY_BATCH) {
+            abortIfCleaningUp();
+            long to = Math.min(total, from + HISTORY_BATCH - 1);
+            schema.insertHistory(BenchWorker.NAME, HISTORY_PRIORITY, from, to, total);
+            inserted.set(to);
+        }
+        progress.show(() -> "history: vacuum (analyze)");
+        schema.analyze();
+        historyPhase = BenchReport.Phase.of(total, System.nanoTime() - start);
     }
 
     /**

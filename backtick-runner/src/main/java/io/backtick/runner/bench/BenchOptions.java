@@ -17,16 +17,19 @@ import java.util.Objects;
  * @param rate     continuous: jobs enqueued per second
  * @param duration continuous: how long jobs are enqueued; steady: how long the runners are timed
  * @param depth    steady: how many jobs are kept waiting in the queue
+ * @param history  jobs already completed before the run, kept in the table as retention keeps finished jobs
  * @param keep     leave the schema in place at the end, for inspection
  * @param analyze  burn-down and steady: refresh the planner's statistics after the enqueue, before timing the runner
  */
 public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int runners, int warmup, double rate,
-                           Duration duration, int depth, boolean keep, boolean analyze) {
+                           Duration duration, int depth, int history, boolean keep, boolean analyze) {
 
     /** Jobs one continuous run may time: two arrays of this many longs stay well inside the launcher's heap. */
     public static final int MAX_CONTINUOUS_JOBS = 2_000_000;
     /** The deepest queue steady mode keeps: filling it is untimed but not free (about 3 s a million here). */
     public static final int MAX_DEPTH = 50_000_000;
+    /** The most finished jobs the bench puts in the table before a run: some 24 GB with their indexes. */
+    public static final int MAX_HISTORY = 100_000_000;
 
     public enum Mode {
         BURN_DOWN("burn-down"),
@@ -54,6 +57,9 @@ public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int ru
         }
         if (warmup < 0) {
             throw new ConfigException("--warmup must not be negative, was " + warmup);
+        }
+        if (history < 0 || history > MAX_HISTORY) {
+            throw new ConfigException("--history must be between 0 and " + MAX_HISTORY + ", was " + history);
         }
         if (mode == Mode.BURN_DOWN) {
             if (jobs < 1) {

@@ -9,6 +9,7 @@ import java.util.Map;
 /**
  * The figures of one bench run, as one JSON object ({@code --json}) or a few lines of text.
  *
+ * @param history   the untimed insert of completed jobs before the run ({@code --history}); else null
  * @param backlog   the untimed enqueue of the backlog beneath (burn-down with {@code --backlog}) or of the
  *                  queue's fill (steady mode); else null
  * @param depthHeld steady mode: how many jobs the queue held waiting while timed; else null
@@ -19,7 +20,7 @@ import java.util.Map;
  * @param latency   continuous mode only; null in burn-down mode
  * @param dropped   whether the bench schema is gone (false with {@code --keep})
  */
-public record BenchReport(BenchOptions options, Phase backlog, DepthHeld depthHeld, boolean checkpointed, Phase enqueue, Phase process, long completed,
+public record BenchReport(BenchOptions options, Phase history, Phase backlog, DepthHeld depthHeld, boolean checkpointed, Phase enqueue, Phase process, long completed,
                           LatencyRecorder.Latency latency, String schema, boolean dropped, Environment environment) {
 
     /** One timed phase: how many jobs in how long. */
@@ -97,6 +98,10 @@ public record BenchReport(BenchOptions options, Phase backlog, DepthHeld depthHe
             map.put("rate", options.rate());
             map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
         }
+        if (history != null) {
+            map.put("history", options.history());
+            map.put("history_insert", history.toMap());
+        }
         map.put("enqueue", enqueue.toMap());
         map.put("process", process.toMap());
         map.put("completed", completed);
@@ -159,6 +164,10 @@ public record BenchReport(BenchOptions options, Phase backlog, DepthHeld depthHe
             boolean behind = enqueue.jobsPerSecond() < 0.95 * options.rate();
             text.append(line("enqueue", enqueue, behind ? "one per transaction; BEHIND the rate asked for: enqueueing is the bottleneck"
                     : "one per transaction"));
+        }
+        if (history != null) { // right under the first line, which says what ran
+            text.insert(text.indexOf(System.lineSeparator()) + System.lineSeparator().length(), line("history", history,
+                    "completed jobs of the past day in the table before the run; inserted, vacuumed and analyzed, untimed"));
         }
         if (options.mode() != BenchOptions.Mode.STEADY) {
             text.append(line("process", process, completed == timedJobs() ? "all completed"

@@ -59,6 +59,12 @@ final class BenchCommand implements Callable<Integer> {
                     + "one priority lower), to compare the claim rate at a large backlog with a small one (default: 0).")
     int backlog;
 
+    @Option(names = "--history", paramLabel = "N", defaultValue = "0",
+            description = "N jobs completed over the past day already in the table (inserted first, untimed), "
+                    + "as a queue that keeps finished jobs for retention holds them: the runners then work on a table "
+                    + "of that size (default: 0).")
+    int history;
+
     @Option(names = "--rate", paramLabel = "JOBS_PER_SECOND",
             description = "Continuous: jobs enqueued per second, one per transaction (default: 1000).")
     Double rate;
@@ -173,7 +179,7 @@ final class BenchCommand implements Callable<Integer> {
             refuse(jobs != null, "--jobs is for burn-down mode; steady mode (--depth) runs for --duration");
             refuse(backlog > 0, "--backlog is for burn-down mode; steady mode's --depth is the backlog");
             return new BenchOptions(BenchOptions.Mode.STEADY, 0, 0, threads, runners, warmup, 0,
-                    duration != null ? duration : Duration.ofSeconds(10), depth, keep, !noAnalyze);
+                    duration != null ? duration : Duration.ofSeconds(10), depth, history, keep, !noAnalyze);
         }
         boolean continuous = rate != null || duration != null;
         refuse(continuous && jobs != null, "--jobs is for burn-down mode; continuous mode "
@@ -182,7 +188,7 @@ final class BenchCommand implements Callable<Integer> {
         refuse(continuous && backlog > 0, "--backlog is for burn-down mode, not with --rate or --duration");
         return new BenchOptions(continuous ? BenchOptions.Mode.CONTINUOUS : BenchOptions.Mode.BURN_DOWN,
                 jobs != null ? jobs : 100_000, backlog, threads, runners, warmup, rate != null ? rate : 1_000,
-                duration != null ? duration : Duration.ofSeconds(10), 0, keep, !noAnalyze);
+                duration != null ? duration : Duration.ofSeconds(10), 0, history, keep, !noAnalyze);
     }
 
     private void refuse(boolean refused, String why) {

@@ -134,6 +134,29 @@ public final class BenchSchema implements AutoCloseable {
     }
 
     /**
+     * Inserts jobs {@code from} to {@code to} (1-based, of {@code total}) of a history of completed
+     * jobs, in one statement: one attempt each, finished at times spread evenly over the day before
+     * now, as a queue that keeps finished jobs for retention holds them. They carry
+     * {@code priority}, which no job the bench runs has.
+     */
+    public void insertHistory(String worker, int priority, long from, long to, long total) {
+        try (PreparedStatement st = connection.prepareStatement("insert into " + jobs
+                + " (worker, state, priority, attempt, run_at, created_at, attempted_at, finalized_at, runner_id)"
+                + " select ?, 'completed', ?, 1, t, t, t, t, 'bench-history'"
+                + " from (select now() - interval '1 day' * ((? - g)::float8 / ?) as t from generate_series(?::bigint, ?::bigint) g) h")) {
+            st.setString(1, worker);
+            st.setInt(2, priority);
+            st.setLong(3, total);
+            st.setLong(4, total);
+            st.setLong(5, from);
+            st.setLong(6, to);
+            st.execute();
+        } catch (SQLException e) {
+            throw unavailable("insert the history of completed jobs", e);
+        }
+    }
+
+    /**
      * Vacuums the jobs table and refreshes its statistics, as autovacuum would after a large insert
      * and the warm-up's churn: the timed runner then meets a tended table, rather than vacuuming
      * the warm-up's dead rows itself in the middle of the timed run.

@@ -113,6 +113,38 @@ class BenchCommandTest {
     }
 
     @Test
+    void aHistoryOfCompletedJobsFillsTheTableBeforeTheRunAndIsNotCounted() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+        try {
+            JsonNode report = json(bench(schema, "--jobs", "1000", "--history", "2500", "--threads", "4", "--keep", "--json"));
+
+            assertThat(report.path("history").asLong()).isEqualTo(2500);
+            assertThat(report.path("history_insert").path("jobs").asLong()).isEqualTo(2500);
+            assertThat(report.path("completed").asLong()).isEqualTo(1000);
+            assertThat(jobCount(schema)).isEqualTo(3500);
+            String history = "select count(*) from \"" + schema + "\".jobs where runner_id = 'bench-history' and ? is not null";
+            assertThat(queryOne(history + " and state = 'completed' and attempt = 1", schema)).isEqualTo(2500);
+            assertThat(queryOne(history + " and finalized_at > now() - interval '1 day 1 minute'", schema))
+                    .as("finished over the past day").isEqualTo(2500);
+            assertThat(queryOne(history + " and finalized_at < now() - interval '23 hours'", schema))
+                    .as("spread over it").isBetween(1L, 200L);
+        } finally {
+            TestDatabase.dropSchema(schema);
+        }
+    }
+
+    @Test
+    void aHistoryIsToldInTheTextReport() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+
+        CliTest.Result result = bench(schema, "--rate", "50", "--duration", "1s", "--history", "300", "--threads", "2");
+
+        assertThat(result.exit()).as(result.err()).isZero();
+        assertThat(result.out().lines().toList().get(1)).matches("history +300 jobs in .*completed jobs of the past day.*");
+        assertThat(schemaExists(schema)).isFalse();
+    }
+
+    @Test
     void burnDownWithSeveralRunnersAfterAWarmUpRunsEveryTimedJob() throws IOException, SQLException {
         String schema = TestDatabase.newSchema(BenchCommandTest.class);
 
