@@ -74,13 +74,15 @@ class HorizonWatchTest {
 
             List<HeldBack> held = heldBy(watch.check(), pid);
             assertThat(held).singleElement().satisfies(h -> {
-                assertThat(h.holder().xid()).isEqualTo(xid);
+                // Its own id, or an older one its last snapshot still needed where other writers ran alongside.
+                assertThat(h.holder().xid()).isBetween(xid - 10_000, xid);
                 assertThat(h.heldFor()).isEqualTo(Duration.ofMinutes(1));
                 assertThat(h.holder().description()).startsWith("session " + pid + " (user ");
             });
+            long heldXid = held.get(0).holder().xid();
             assertThat(warningsAbout(pid)).singleElement().asString()
                     .contains("PostgreSQL cannot clean up after claims while session " + pid)
-                    .contains("keeps rows as old as transaction " + xid + " (60 s so far)");
+                    .contains("keeps rows as old as transaction " + heldXid + " (60 s so far)");
 
             clock.tick(Duration.ofSeconds(15));
             assertThat(heldBy(watch.check(), pid)).hasSize(1);
@@ -90,7 +92,7 @@ class HorizonWatchTest {
             clock.tick(Duration.ofSeconds(15));
             assertThat(heldBy(watch.check(), pid)).isEmpty();
             assertThat(messages()).filteredOn(m -> m.startsWith("PostgreSQL can clean up after claims again: session " + pid + " "))
-                    .singleElement().asString().endsWith("no longer keeps rows as old as transaction " + xid + " (kept for at least 90 s)");
+                    .singleElement().asString().endsWith("no longer keeps rows as old as transaction " + heldXid + " (kept for at least 90 s)");
         }
     }
 
@@ -141,7 +143,8 @@ class HorizonWatchTest {
             watchAsRole.check();
             clock.tick(Duration.ofMinutes(1));
             assertThat(heldBy(watchAsRole.check(), pid)).singleElement().satisfies(h -> {
-                assertThat(h.holder().xid()).isEqualTo(xid);
+                // Its own id, or an older one its last snapshot still needed where other writers ran alongside.
+                assertThat(h.holder().xid()).isBetween(xid - 10_000, xid);
                 assertThat(h.holder().description()).startsWith("session " + pid + " (user ").doesNotContain("idle");
             });
             session.rollback();
