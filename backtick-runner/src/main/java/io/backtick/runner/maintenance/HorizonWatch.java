@@ -77,7 +77,7 @@ final class HorizonWatch {
         List<HeldBack> held = new ArrayList<>();
         Duration longest = Duration.ZERO;
         for (HorizonHolder holder : queue.horizonHolders()) {
-            String id = holder.key() + "@" + holder.xid();
+            String id = holder.key() + "@" + holder.transaction();
             Sighting before = seen.get(id);
             Sighting sighting = before != null ? before : new Sighting(holder, now, false);
             Duration heldFor = Duration.between(sighting.firstSeen(), now);

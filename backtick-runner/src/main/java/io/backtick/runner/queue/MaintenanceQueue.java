@@ -123,10 +123,13 @@ public final class MaintenanceQueue {
     /**
      * Something in this database that keeps PostgreSQL from removing row versions newer than
      * {@code xid}: a session's transaction or snapshot, a prepared transaction, or a replication
-     * slot. {@code key} names it (kind and pid, gid or slot name), {@code description} says what
-     * it is in words, from what this role may see of it.
+     * slot. {@code key} names it (kind and pid, gid or slot name); {@code transaction} tells one
+     * holding from the next of the same holder: a session's own transaction id while it has one,
+     * else its snapshot's (a session's snapshot can need a transaction older than its own, which
+     * {@code xid} reports, and that one may stay while the session begins and ends many).
+     * {@code description} says what it is in words, from what this role may see of it.
      */
-    public record HorizonHolder(String key, long xid, String description) {
+    public record HorizonHolder(String key, long xid, long transaction, String description) {
     }
 
     /**
@@ -143,6 +146,7 @@ public final class MaintenanceQueue {
                              when a.backend_xmin is null then a.backend_xid
                              when age(a.backend_xid) >= age(a.backend_xmin) then a.backend_xid
                              else a.backend_xmin end)::text::bigint,
+                       coalesce(a.backend_xid, a.backend_xmin)::text::bigint,
                        format('session %s (user %s, application %s%s)', a.pid, coalesce(a.usename::text, '?'),
                               coalesce(nullif(a.application_name, ''), '?'), coalesce(', ' || a.state, ''))
                 from pg_stat_activity a
@@ -151,16 +155,17 @@ public final class MaintenanceQueue {
                   and (a.backend_xid is not null or a.backend_xmin is not null)
                   and coalesce(a.query !~* '^\\s*(vacuum|analyze)', true)
                 union all
-                select 'prepared transaction ' || p.gid, p.transaction::text::bigint,
+                select 'prepared transaction ' || p.gid, p.transaction::text::bigint, p.transaction::text::bigint,
                        format('prepared transaction %L (user %s, prepared at %s)', p.gid, p.owner, p.prepared)
                 from pg_prepared_xacts p
                 where p.database = current_database()
                 union all
-                select 'replication slot ' || r.slot_name, r.xmin::text::bigint,
+                select 'replication slot ' || r.slot_name, r.xmin::text::bigint, r.xmin::text::bigint,
                        format('replication slot %L', r.slot_name)
                 from pg_replication_slots r
                 where r.xmin is not null
-                """).map(r -> new HorizonHolder(r.get(0, String.class), r.get(1, Long.class), r.get(2, String.class)));
+                """).map(r -> new HorizonHolder(r.get(0, String.class), r.get(1, Long.class), r.get(2, Long.class),
+                        r.get(3, String.class)));
     }
 
     /** Vacuums (and analyzes) the jobs table: removes the dead rows every claim and completion leaves. */

@@ -114,9 +114,15 @@ class HorizonWatchTest {
 
     @Test
     void transactionsThatEndBetweenChecksAreNeverReported() throws Exception {
-        try (Connection session = TestDatabase.connect()) {
+        try (Connection older = TestDatabase.connect(); Connection session = TestDatabase.connect()) {
+            // Another transaction stays open throughout: each of the session's snapshots needs it,
+            // so the session holds back the same older id every time, in a new transaction each time.
+            older.setAutoCommit(false);
+            single(older, "select txid_current()");
             session.setAutoCommit(false);
+            session.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             int pid = (int) single(session, "select pg_backend_pid()");
+            session.commit();
             for (int check = 0; check < 6; check++) {
                 single(session, "select txid_current()"); // a new transaction each time, open while the watch looks
                 assertThat(heldBy(watch.check(), pid)).isEmpty();
