@@ -145,6 +145,15 @@ class BenchCommandTest {
     }
 
     @Test
+    void aNegativeHistoryIsRefusedInOneLine() throws IOException {
+        CliTest.Result result = bench(TestDatabase.newSchema(BenchCommandTest.class), "--history", "-1");
+
+        assertThat(result.exit()).isNotZero();
+        assertThat(result.errLines()).containsExactly("backtick: --history must be between 0 and "
+                + io.backtick.runner.bench.BenchOptions.MAX_HISTORY + ", was -1");
+    }
+
+    @Test
     void burnDownWithSeveralRunnersAfterAWarmUpRunsEveryTimedJob() throws IOException, SQLException {
         String schema = TestDatabase.newSchema(BenchCommandTest.class);
 
