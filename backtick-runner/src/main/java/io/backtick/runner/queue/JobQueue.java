@@ -10,6 +10,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.backtick.api.JobState;
 import io.backtick.jooq.tables.records.JobsRecord;
+import java.sql.Array;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -179,12 +180,12 @@ public final class JobQueue {
     public Claim claim(String runnerId, String[] workers, int limit, ClaimPosition after) {
         return claimDsl.connectionResult(c -> {
             try (PreparedStatement claim = c.prepareStatement(CLAIM_TURN + ";\n" + (after == null ? CLAIM : CLAIM_AFTER))) {
+                Array names = c.createArrayOf("text", workers);
                 if (after == null) {
-                    claim.setArray(1, c.createArrayOf("text", workers));
+                    claim.setArray(1, names);
                     claim.setInt(2, limit);
                     claim.setString(3, runnerId);
                 } else {
-                    java.sql.Array names = c.createArrayOf("text", workers);
                     claim.setArray(1, names);
                     claim.setInt(2, after.priority());
                     claim.setObject(3, after.runAt());
