@@ -70,6 +70,9 @@ public final class Bench {
     private BenchReport.DepthHeld depthHeld;
     /** Whether the timed burn-down started right after a checkpoint (see {@link BenchSchema#checkpoint}). */
     private boolean checkpointed;
+    /** Continuous mode: when the first job was due and when the last one was completed, in nanoTime. */
+    private long timedFromNanos;
+    private long timedToNanos;
 
     public Bench(DatabaseSettings settings, BenchOptions options, Progress progress, Cleanup cleanup) {
         this.settings = settings;
@@ -84,6 +87,7 @@ public final class Bench {
         LatencyRecorder latencies = new LatencyRecorder(continuous ? options.continuousJobs() : 0);
         BenchWorker worker = new BenchWorker(continuous ? latencies : null);
         int enqueuers = continuous ? enqueuers(options.rate()) : 1;
+        GcPauses gc = continuous ? GcPauses.listen() : null;
         try {
             BenchSchema schema = BenchSchema.create(settings);
             cleanup.add("release the bench schema", schema::close);
@@ -129,8 +133,13 @@ public final class Bench {
             progress.close();
             cleanup.run();
             return new BenchReport(options, historyPhase, backlogPhase, depthHeld, checkpointed, enqueue, process, completed,
-                    continuous ? latencies.summarize((int) enqueue.jobs()) : null, settings.schema(), dropped, environment);
+                    continuous ? latencies.summarize((int) enqueue.jobs()) : null,
+                    continuous ? latencies.gcEffect((int) enqueue.jobs(), gc.between(timedFromNanos, timedToNanos)) : null,
+                    settings.schema(), dropped, environment);
         } finally {
+            if (gc != null) {
+                gc.close();
+            }
             progress.close();
             cleanup.run();
         }
@@ -393,9 +402,11 @@ public final class Bench {
         long enqueueEnd = System.nanoTime();
         abortIfCleaningUp();
         awaitCompleted(total, runner, worker, schema);
+        timedFromNanos = start;
+        timedToNanos = System.nanoTime();
         return new BenchReport.Phase[] {
             BenchReport.Phase.of(enqueued.get(), enqueueEnd - start),
-            BenchReport.Phase.of(enqueued.get(), System.nanoTime() - start)
+            BenchReport.Phase.of(enqueued.get(), timedToNanos - start)
         };
     }
 

@@ -18,10 +18,12 @@ import java.util.Map;
  * @param completed timed jobs the database holds as completed at the end (steady mode: jobs of the
  *                  queue completed, at least those started while timed)
  * @param latency   continuous mode only; null in burn-down mode
+ * @param gc        continuous mode only: the garbage collector's pauses while timed and the jobs that
+ *                  waited through one; null in the other modes
  * @param dropped   whether the bench schema is gone (false with {@code --keep})
  */
 public record BenchReport(BenchOptions options, Phase history, Phase backlog, DepthHeld depthHeld, boolean checkpointed, Phase enqueue, Phase process, long completed,
-                          LatencyRecorder.Latency latency, String schema, boolean dropped, Environment environment) {
+                          LatencyRecorder.Latency latency, LatencyRecorder.GcEffect gc, String schema, boolean dropped, Environment environment) {
 
     /** One timed phase: how many jobs in how long. */
     public record Phase(long jobs, double seconds) {
@@ -114,6 +116,21 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
             l.put("max", round(latency.max(), 3));
             map.put("latency_ms", l);
         }
+        if (gc != null) {
+            Map<String, Object> g = new LinkedHashMap<>();
+            g.put("pauses", gc.pauses());
+            g.put("pause_ms", round(gc.pauseMillis(), 3));
+            g.put("longest_pause_ms", round(gc.longestPauseMillis(), 3));
+            g.put("jobs_waited_through_a_pause", gc.jobsThroughPause());
+            Map<String, Object> rest = new LinkedHashMap<>();
+            rest.put("jobs", gc.clear().count());
+            rest.put("p50", round(gc.clear().p50(), 3));
+            rest.put("p90", round(gc.clear().p90(), 3));
+            rest.put("p99", round(gc.clear().p99(), 3));
+            rest.put("max", round(gc.clear().max(), 3));
+            g.put("latency_ms_of_the_rest", rest);
+            map.put("gc", g);
+        }
         map.put("schema", schema);
         map.put("schema_dropped", dropped);
         Map<String, Object> env = new LinkedHashMap<>();
@@ -177,6 +194,13 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
             text.append(String.format(Locale.ROOT,
                     "latency  enqueue commit to job start: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n",
                     latency.p50(), latency.p90(), latency.p99(), latency.max()));
+        }
+        if (gc != null) {
+            text.append(String.format(Locale.ROOT,
+                    "gc       %d pauses while timed, %.1f ms in all, the longest %.1f ms; %,d jobs waited through one,"
+                            + " the rest: p50 %.2f ms, p99 %.2f ms, max %.2f ms%n",
+                    gc.pauses(), gc.pauseMillis(), gc.longestPauseMillis(), gc.jobsThroughPause(), gc.clear().p50(),
+                    gc.clear().p99(), gc.clear().max()));
         }
         text.append(dropped ? "schema " + schema + " dropped" : "schema " + schema + " kept (drop it with: drop schema "
                 + schema + " cascade)").append(System.lineSeparator());

@@ -141,6 +141,7 @@ class BenchCommandTest {
 
         assertThat(result.exit()).as(result.err()).isZero();
         assertThat(result.out().lines().toList().get(1)).matches("history +300 jobs in .*completed jobs of the past day.*");
+        assertThat(result.out().lines()).anyMatch(line -> line.matches("gc +\\d+ pauses while timed, .* jobs waited through one, the rest: p50 .*"));
         assertThat(schemaExists(schema)).isFalse();
     }
 
@@ -188,6 +189,11 @@ class BenchCommandTest {
         assertThat(p50).isNotNegative().isLessThanOrEqualTo(p90);
         assertThat(p90).isLessThanOrEqualTo(p99);
         assertThat(p99).isLessThanOrEqualTo(max);
+        JsonNode gc = report.path("gc");
+        assertThat(gc.path("pauses").isInt()).as(gc.toString()).isTrue();
+        assertThat(gc.path("jobs_waited_through_a_pause").asLong() + gc.path("latency_ms_of_the_rest").path("jobs").asLong())
+                .as("every timed job waited through a pause or not").isEqualTo(400);
+        assertThat(gc.path("latency_ms_of_the_rest").path("max").asDouble()).isLessThanOrEqualTo(max);
         assertThat(report.path("schema_dropped").asBoolean()).isTrue();
         assertThat(schemaExists(schema)).isFalse();
     }
