@@ -13,7 +13,8 @@ import java.util.Objects;
  * @param backlog  burn-down: how many more jobs wait beneath the timed ones (enqueued before timing, lower priority)
  * @param threads  each runner's worker threads
  * @param runners  how many runners share the queue (each with its own pool, producer and completer)
- * @param warmup   burn-down and steady: jobs run first, untimed, by runners that then stop, so the JVM has compiled the hot path
+ * @param warmup   jobs run first, untimed, so the JVM has compiled the hot path: burn-down and steady, by runners
+ *                 that then stop; continuous, the first jobs of the stream, by the runner that is then timed
  * @param rate     continuous: jobs enqueued per second
  * @param duration continuous: how long jobs are enqueued; steady: how long the runners are timed
  * @param depth    steady: how many jobs are kept waiting in the queue

@@ -99,6 +99,7 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
         } else {
             map.put("rate", options.rate());
             map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
+            map.put("warmup", options.warmup());
         }
         if (history != null) {
             map.put("history", options.history());
@@ -175,9 +176,10 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
                     "started at depth: %,d waiting at least, %,d on average; %s", depthHeld.min(), depthHeld.mean(),
                     complete() ? "all completed" : String.format(Locale.ROOT, "only %,d completed", completed))));
         } else {
-            text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s, %s, PostgreSQL %s at %s%n",
-                    options.rate(), options.duration().toNanos() / 1e9, runnersText(), environment.postgres(),
-                    environment.database()));
+            text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s%s, %s, PostgreSQL %s at %s%n",
+                    options.rate(), options.duration().toNanos() / 1e9,
+                    options.warmup() > 0 ? String.format(Locale.ROOT, " after a warm-up of %,d", options.warmup()) : "",
+                    runnersText(), environment.postgres(), environment.database()));
             boolean behind = enqueue.jobsPerSecond() < 0.95 * options.rate();
             text.append(line("enqueue", enqueue, behind ? "one per transaction; BEHIND the rate asked for: enqueueing is the bottleneck"
                     : "one per transaction"));

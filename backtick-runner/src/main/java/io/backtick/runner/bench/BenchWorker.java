@@ -10,8 +10,8 @@ import java.util.concurrent.atomic.LongAdder;
  * The bench's built-in worker, {@value #NAME}: it does nothing but note that a job started. In
  * burn-down mode its arguments say which kind of job it is: {@code [0]} a timed job, {@code [1]} a
  * job of the backlog beneath, {@code [2]} one of the warm-up; in continuous mode they are
- * {@code [SEQ]}, a sequence number whose start the {@link LatencyRecorder} times. It takes the
- * arguments as raw JSON so binding costs nothing.
+ * {@code [SEQ]}, a sequence number whose start the {@link LatencyRecorder} times, or {@code [-1]} for
+ * a job of the warm-up ahead of them. It takes the arguments as raw JSON so binding costs nothing.
  *
  * <p>Every burn-down job takes the same path through {@link #perform}, its kind only an index:
  * had the timed jobs a branch of their own that the warm-up never took, the JIT would have
@@ -27,6 +27,8 @@ final class BenchWorker {
     static final String TIMED_ARGS = "[" + TIMED + "]";
     static final String BACKLOG_ARGS = "[" + BACKLOG + "]";
     static final String WARMUP_ARGS = "[" + WARMUP + "]";
+    /** A continuous-mode job of the warm-up: a sequence number that is never timed. */
+    static final String CONTINUOUS_WARMUP_ARGS = "[-1]";
 
     private final LongAdder[] started = {new LongAdder(), new LongAdder(), new LongAdder()};
     /** Null in burn-down mode. */
@@ -49,8 +51,13 @@ final class BenchWorker {
         if (latencies == null) {
             started[text.charAt(1) - '0'].increment();
         } else {
-            latencies.started(Long.parseLong(text.substring(1, text.length() - 1).strip()), now);
-            started[TIMED].increment();
+            long seq = Long.parseLong(text.substring(1, text.length() - 1).strip());
+            if (seq < 0) {
+                started[WARMUP].increment();
+            } else {
+                latencies.started(seq, now);
+                started[TIMED].increment();
+            }
         }
     }
 

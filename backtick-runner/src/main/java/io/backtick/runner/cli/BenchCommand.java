@@ -88,8 +88,9 @@ final class BenchCommand implements Callable<Integer> {
     int runners;
 
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "0",
-            description = "Burn-down and steady: run N jobs first, untimed, with runners that then stop, so the timed run "
-                    + "meets a JVM that has compiled its hot path, as a long-lived runner does (default: 0).")
+            description = "Run N jobs first, untimed, so the timed run meets a JVM that has compiled its hot path, as a "
+                    + "long-lived runner does. Burn-down and steady: in bulk, with runners that then stop; continuous: "
+                    + "the first N jobs of the stream, at the rate, to the same runner (default: 0).")
     int warmup;
 
     @Option(names = "--json", description = "Print the figures as one JSON object on stdout (no progress line unless on a terminal).")
@@ -184,7 +185,6 @@ final class BenchCommand implements Callable<Integer> {
         boolean continuous = rate != null || duration != null;
         refuse(continuous && jobs != null, "--jobs is for burn-down mode; continuous mode "
                 + "(--rate, --duration) enqueues rate × duration jobs");
-        refuse(continuous && warmup > 0, "--warmup is for burn-down and steady mode, not with --rate or --duration alone");
         refuse(continuous && backlog > 0, "--backlog is for burn-down mode, not with --rate or --duration");
         return new BenchOptions(continuous ? BenchOptions.Mode.CONTINUOUS : BenchOptions.Mode.BURN_DOWN,
                 jobs != null ? jobs : 100_000, backlog, threads, runners, warmup, rate != null ? rate : 1_000,

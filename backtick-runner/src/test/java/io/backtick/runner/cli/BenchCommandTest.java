@@ -199,6 +199,32 @@ class BenchCommandTest {
     }
 
     @Test
+    void continuousModeWarmsUpWithTheFirstJobsOfTheStreamAndTimesOnlyTheRest() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+        try {
+            JsonNode report = json(bench(schema, "--rate", "200", "--duration", "1s", "--warmup", "150", "--threads", "4",
+                    "--keep", "--json"));
+
+            assertThat(report.path("warmup").asInt()).isEqualTo(150);
+            assertThat(report.path("enqueue").path("jobs").asLong()).isEqualTo(200);
+            assertThat(report.path("completed").asLong()).as("the warm-up is not counted").isEqualTo(200);
+            assertThat(report.path("latency_ms").path("jobs").asLong()).isEqualTo(200);
+            assertThat(report.path("enqueue").path("seconds").asDouble())
+                    .as("timed from the first timed job, not from the warm-up's first").isLessThan(1.7);
+            try (Connection c = TestDatabase.connect(); PreparedStatement count = c.prepareStatement(
+                    "select count(*) filter (where args = '[-1]'), count(*) filter (where args <> '[-1]')"
+                            + " from " + schema + ".jobs where state = 'completed'")) {
+                ResultSet r = count.executeQuery();
+                r.next();
+                assertThat(r.getLong(1)).as("warm-up jobs run").isEqualTo(150);
+                assertThat(r.getLong(2)).as("timed jobs run").isEqualTo(200);
+            }
+        } finally {
+            TestDatabase.dropSchema(schema);
+        }
+    }
+
+    @Test
     void steadyModeKeepsTheQueueAtItsDepthAndLosesNoJobItStarted() throws IOException, SQLException {
         String schema = TestDatabase.newSchema(BenchCommandTest.class);
         try {
