@@ -194,8 +194,9 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
         }
         if (latency != null) {
             text.append(String.format(Locale.ROOT,
-                    "latency  enqueue commit to job start: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%n",
-                    latency.p50(), latency.p90(), latency.p99(), latency.max()));
+                    "latency  enqueue commit to job start: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%s%n",
+                    latency.p50(), latency.p90(), latency.p99(), latency.max(), options.warmup() > 0 ? ""
+                            : " (a runner just started, its JVM still compiling: --warmup 5000 times one that has run a while)"));
         }
         if (gc != null) {
             text.append(String.format(Locale.ROOT,

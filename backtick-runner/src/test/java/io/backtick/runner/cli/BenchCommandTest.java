@@ -142,6 +142,8 @@ class BenchCommandTest {
         assertThat(result.exit()).as(result.err()).isZero();
         assertThat(result.out().lines().toList().get(1)).matches("history +300 jobs in .*completed jobs of the past day.*");
         assertThat(result.out().lines()).anyMatch(line -> line.matches("gc +\\d+ pauses while timed, .* jobs waited through one, the rest: p50 .*"));
+        assertThat(result.out().lines()).anyMatch(line -> line.startsWith("latency ") && line.endsWith("(a runner just started,"
+                + " its JVM still compiling: --warmup 5000 times one that has run a while)"));
         assertThat(schemaExists(schema)).isFalse();
     }
 
