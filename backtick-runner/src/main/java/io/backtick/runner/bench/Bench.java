@@ -70,7 +70,7 @@ public final class Bench {
     private BenchReport.DepthHeld depthHeld;
     /** Whether the timed burn-down started right after a checkpoint (see {@link BenchSchema#checkpoint}). */
     private boolean checkpointed;
-    /** Continuous mode: when the first job was due and when the last one was completed, in nanoTime. */
+    /** Continuous mode: when the first timed job was due and when the last one was completed, in nanoTime. */
     private long timedFromNanos;
     private long timedToNanos;
 
