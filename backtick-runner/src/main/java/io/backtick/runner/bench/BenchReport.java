@@ -109,13 +109,7 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
         map.put("process", process.toMap());
         map.put("completed", completed);
         if (latency != null) {
-            Map<String, Object> l = new LinkedHashMap<>();
-            l.put("jobs", latency.count());
-            l.put("p50", round(latency.p50(), 3));
-            l.put("p90", round(latency.p90(), 3));
-            l.put("p99", round(latency.p99(), 3));
-            l.put("max", round(latency.max(), 3));
-            map.put("latency_ms", l);
+            map.put("latency_ms", toMap(latency));
         }
         if (gc != null) {
             Map<String, Object> g = new LinkedHashMap<>();
@@ -123,13 +117,7 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
             g.put("pause_ms", round(gc.pauseMillis(), 3));
             g.put("longest_pause_ms", round(gc.longestPauseMillis(), 3));
             g.put("jobs_waited_through_a_pause", gc.jobsThroughPause());
-            Map<String, Object> rest = new LinkedHashMap<>();
-            rest.put("jobs", gc.clear().count());
-            rest.put("p50", round(gc.clear().p50(), 3));
-            rest.put("p90", round(gc.clear().p90(), 3));
-            rest.put("p99", round(gc.clear().p99(), 3));
-            rest.put("max", round(gc.clear().max(), 3));
-            g.put("latency_ms_of_the_rest", rest);
+            g.put("latency_ms_of_the_rest", toMap(gc.clear()));
             map.put("gc", g);
         }
         map.put("schema", schema);
@@ -148,7 +136,17 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
         }
     }
 
-    private String runnersText() {
+    private static Map<String, Object> toMap(LatencyRecorder.Latency latency) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        map.put("jobs", latency.count());
+        map.put("p50", round(latency.p50(), 3));
+        map.put("p90", round(latency.p90(), 3));
+        map.put("p99", round(latency.p99(), 3));
+        map.put("max", round(latency.max(), 3));
+        return map;
+    }
+
+        private String runnersText() {
         return options.runners() == 1 ? options.threads() + " threads"
                 : String.format(Locale.ROOT, "%d runners of %d threads", options.runners(), options.threads());
     }
