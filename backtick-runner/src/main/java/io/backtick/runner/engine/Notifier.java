@@ -2,10 +2,15 @@ package io.backtick.runner.engine;
 
 import io.backtick.runner.config.DatabaseSettings;
 import io.backtick.runner.lifecycle.Loop;
+import io.backtick.runner.queue.JobQueue;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.temporal.ChronoUnit;
 import java.util.Properties;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -17,6 +22,13 @@ import org.slf4j.LoggerFactory;
  * (outside the pool: a listening connection must stay open and idle), and wakes the producer.
  * Any number of notifications arriving together wake it once. If the connection drops, it
  * reconnects with backoff; meanwhile the producer's polling carries on.
+ *
+ * <p>The producer is woken twice for a notification: the moment its bytes arrive, to claim from
+ * where its last claim ended, and once the driver hands it over, with the point in claim order
+ * where the inserted jobs start ({@code V7__notify_where_new_jobs_start.sql}), so that jobs
+ * before that point (an enqueue that committed late) are claimed too. A notification without
+ * that point (a queue migrated before V7) and a new connection, after which jobs may have
+ * arrived unannounced, wake it to claim from the head.
  */
 public final class Notifier extends Loop {
 
@@ -24,16 +36,16 @@ public final class Notifier extends Loop {
     private static final int WAIT_MILLIS = 500;
 
     private final DatabaseSettings database;
-    private final Runnable onNotification;
+    private final ClaimWake producer;
     private Connection connection;
     private String arrivalToken;
     private volatile boolean listening;
     private long reconnectPause;
 
-    public Notifier(DatabaseSettings database, Runnable onNotification) {
+    public Notifier(DatabaseSettings database, ClaimWake producer) {
         super("backtick-notifier", Duration.ofSeconds(5));
         this.database = database;
-        this.onNotification = onNotification;
+        this.producer = producer;
     }
 
     /** The channel the trigger of V4__notify_on_insert.sql notifies for a schema. */
@@ -50,7 +62,24 @@ public final class Notifier extends Loop {
             }
             PGNotification[] notifications = connection.unwrap(PGConnection.class).getNotifications(WAIT_MILLIS);
             if (notifications != null && notifications.length > 0) {
-                onNotification.run(); // usually a second time: the arrival of its bytes woke the producer already
+                // Usually a second time: the arrival of the bytes woke the producer already.
+                JobQueue.ClaimPosition start = null;
+                boolean fromHead = false;
+                for (PGNotification n : notifications) {
+                    Announced a = announced(n.getParameter());
+                    if (a.fromHead()) {
+                        fromHead = true;
+                    } else if (a.start() != null && (start == null || JobQueue.ClaimPosition.ORDER.compare(a.start(), start) < 0)) {
+                        start = a.start();
+                    }
+                }
+                if (fromHead) {
+                    producer.wakeFromHead();
+                } else if (start != null) {
+                    producer.wakeFrom(start);
+                } else {
+                    producer.wake();
+                }
             }
         } catch (SQLException e) {
             close();
@@ -67,7 +96,7 @@ public final class Notifier extends Loop {
         if (arrivalToken == null) {
             arrivalToken = ArrivalSocketFactory.register(() -> {
                 if (listening) {
-                    onNotification.run();
+                    producer.wake();
                 }
             });
         }
@@ -82,9 +111,37 @@ public final class Notifier extends Loop {
             throw e;
         }
         listening = true;
-        // Jobs may have arrived while we were not listening.
-        onNotification.run();
+        // Jobs may have arrived while we were not listening, anywhere in claim order.
+        producer.wakeFromHead();
         return c;
+    }
+
+    /**
+     * What a notification's payload says: where the inserted jobs start in claim order, that none
+     * of them is available yet ({@code start} null, not from the head), or nothing this runner
+     * understands (from the head).
+     */
+    record Announced(JobQueue.ClaimPosition start, boolean fromHead) {
+    }
+
+    /** Reads the payload of {@code V7__notify_where_new_jobs_start.sql}: 'k priority micros' or 'none'. */
+    static Announced announced(String payload) {
+        if ("none".equals(payload)) {
+            return new Announced(null, false);
+        }
+        String[] parts = payload == null ? new String[0] : payload.split(" ");
+        if (parts.length == 3 && parts[0].equals("k")) {
+            try {
+                int priority = Integer.parseInt(parts[1]);
+                long micros = Long.parseLong(parts[2]);
+                OffsetDateTime runAt = Instant.EPOCH.plus(micros, ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
+                // Id 0 comes before every job's id: the claim takes the jobs at that run_at too.
+                return new Announced(new JobQueue.ClaimPosition(priority, runAt, 0), false);
+            } catch (NumberFormatException e) {
+                return new Announced(null, true);
+            }
+        }
+        return new Announced(null, true);
     }
 
     private void close() {

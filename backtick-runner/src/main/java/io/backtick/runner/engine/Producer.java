@@ -6,8 +6,10 @@ import io.backtick.runner.queue.JobQueue;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntSupplier;
 
 /**
@@ -29,20 +31,29 @@ import java.util.function.IntSupplier;
  * <p>It claims nothing while the completer holds more than two claim batches of unwritten outcomes:
  * jobs it claimed then would sit marked running with no way to record their end.
  *
- * <p>While claims come back full, each starts where the last one ended in claim order instead of
- * at the head of the queue ({@link JobQueue#claim(String, String[], int, JobQueue.ClaimPosition)}),
- * so it does not read again the index entries of every job claimed since the table was last
- * vacuumed. At least once a second ({@link #HEAD_CLAIM_EVERY}; less often while claims from the
- * head are slow, {@link #HEAD_CLAIM_SPACING}) a claim starts at the head, for jobs that became
- * available before that point: a higher priority, a retry come due, a rescued job, an enqueue
- * that committed late.
- * A claim that started after the last one's end and came back short has only reached the end of
- * the queue; the next starts at the head, at once.
+ * <p>Each claim starts where the last one that took jobs ended in claim order instead of at the
+ * head of the queue ({@link JobQueue#claim(String, String[], int, JobQueue.ClaimPosition)}), so
+ * it does not read again the index entries of every job claimed since the table was last
+ * vacuumed: with a week of finished jobs kept that can be hundreds of thousands of entries, and
+ * every claim on a queue that keeps up (every claim woken by an enqueue) would read them all.
+ * Jobs that become available before that point are claimed by other means:
+ * <ul>
+ * <li>an enqueue's notification says where its jobs start ({@link #wakeFrom}), so one that
+ *     committed late, a higher priority or a run_at in the past is claimed from there at once;</li>
+ * <li>jobs staged (a schedule's tick, a retry come due) wake a claim from the head
+ *     ({@link #wakeFromHead}), at once unless claims from the head are slow
+ *     ({@link #HEAD_CLAIM_SPACING});</li>
+ * <li>and at least once a second ({@link #HEAD_CLAIM_EVERY}; less often while claims from the
+ *     head are slow, {@link #HEAD_CLAIM_SPACING}) a claim starts at the head anyway, for
+ *     whatever else became available behind that point: a rescued job, another runner's staged
+ *     jobs.</li>
+ * </ul>
  *
- * <p>When a claim from the head comes back short the queue is drained, and the producer waits for
- * the poll interval or a {@link Wakeup} (jobs inserted, jobs staged), whichever comes first.
+ * <p>When a claim comes back short the queue is drained from where it started, and the producer
+ * waits for a {@link Wakeup} (jobs inserted, jobs staged), the poll interval or the next claim
+ * from the head, whichever comes first.
  */
-public final class Producer extends Loop {
+public final class Producer extends Loop implements ClaimWake {
 
     /** How far ahead, in time at the current finishing rate, the producer claims at least. */
     static final Duration LOOKAHEAD = Duration.ofMillis(100);
@@ -90,6 +101,8 @@ public final class Producer extends Loop {
     private final RunnerMetrics metrics;
     private final IntSupplier unwrittenOutcomes;
     private final HeldJobs heldJobs;
+    /** At least this often a claim starts at the head ({@link #HEAD_CLAIM_EVERY}; tests lengthen it). */
+    private final long headClaimEveryNanos;
     /** Jobs claimed by this runner whose attempt has not ended yet: running, or waiting for a thread. */
     private final AtomicInteger attemptsOpen = new AtomicInteger();
     private final AtomicLong finished = new AtomicLong();
@@ -101,15 +114,28 @@ public final class Producer extends Loop {
     private long rateSince = System.nanoTime();
     private long finishedAtRateSince;
     private double claimNanos; // how long a claim takes, from asking to the rows in hand, smoothed
-    /** Where the last claim ended when it came back full; null once one came back short. */
+    /** Where the last claim that took jobs ended; null until one has, and after a failed claim. */
     private JobQueue.ClaimPosition resumeAfter;
+    /** The earliest start in claim order announced since the last claim, or null. */
+    private final AtomicReference<JobQueue.ClaimPosition> announced = new AtomicReference<>();
+    /** Whether a claim should start at the head (jobs staged, a poll interval without wake-ups). */
+    private final AtomicBoolean headWanted = new AtomicBoolean();
     private long headClaimedAt; // System.nanoTime() of the last claim that started at the head
     private long headClaimNanos; // how long that one took
+    private final AtomicLong headClaims = new AtomicLong();
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
                     int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics,
                     IntSupplier unwrittenOutcomes, HeldJobs heldJobs) {
+        this(queue, executor, health, runnerId, workers, threads, claimBatch, pollInterval, wakeup, metrics,
+                unwrittenOutcomes, heldJobs, HEAD_CLAIM_EVERY);
+    }
+
+    Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
+             int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics,
+             IntSupplier unwrittenOutcomes, HeldJobs heldJobs, Duration headClaimEvery) {
         super("backtick-producer", Duration.ofSeconds(10));
+        this.headClaimEveryNanos = headClaimEvery.toNanos();
         this.metrics = metrics;
         this.queue = queue;
         this.executor = executor;
@@ -150,20 +176,32 @@ public final class Producer extends Loop {
 
         List<ClaimedJob> claimed;
         JobQueue.ClaimPosition after = resumeAfter;
+        // Taken before the claim: a wake-up that comes while it runs counts for the next one.
+        JobQueue.ClaimPosition start = announced.getAndSet(null);
         try {
             long asked = System.nanoTime();
-            if (after != null && asked - headClaimedAt >= headClaimSpacing(headClaimNanos)) {
+            long sinceHead = asked - headClaimedAt;
+            if (sinceHead >= headClaimSpacing(headClaimEveryNanos, headClaimNanos)) {
                 after = null;
+            } else if (headWanted.get() && sinceHead >= HEAD_CLAIM_SPACING * headClaimNanos) {
+                // Asked for, and claims from the head are quick enough to have one now.
+                after = null;
+            } else if (after != null && start != null && JobQueue.ClaimPosition.ORDER.compare(start, after) < 0) {
+                after = start;
+            }
+            if (after == null) {
+                headWanted.set(false);
             }
             JobQueue.Claim claim = queue.claim(runnerId, workers, want, after);
             long took = System.nanoTime() - asked;
             claimNanos = claimNanos == 0 ? took : (claimNanos + took) / 2;
             if (after == null) {
                 headClaimedAt = asked;
+                headClaims.incrementAndGet();
                 headClaimNanos = took;
             }
             claimed = claim.jobs();
-            resumeAfter = claimed.size() == want ? claim.end() : null;
+            resumeAfter = resumeAfter(claim.end(), claimed.size() == want, resumeAfter);
             health.ok();
             failurePause = 0;
         } catch (RuntimeException e) {
@@ -186,10 +224,18 @@ public final class Producer extends Loop {
         for (ClaimedJob job : claimed) {
             executor.execute(job, this::attemptEnded);
         }
-        if (claimed.size() < want && after == null) {
-            // A short claim from the head: the queue is drained. (One that started after the last
-            // claim's end only reached the end; the next one starts at the head, right away.)
-            wakeup.await(pollInterval.toMillis(), TimeUnit.MILLISECONDS);
+        if (claimed.size() < want) {
+            // Drained from where the claim started. Wait for jobs; a claim from the head that was
+            // asked for but put off (those are slow now) comes when it may.
+            long waitNanos = pollInterval.toNanos();
+            if (headWanted.get()) {
+                waitNanos = Math.min(waitNanos, Math.max(0, headClaimedAt + HEAD_CLAIM_SPACING * headClaimNanos - System.nanoTime()));
+            }
+            if (waitNanos > 0 && !wakeup.await(waitNanos, TimeUnit.NANOSECONDS)) {
+                // Nothing woke the producer for a whole poll interval: the poll is the fallback
+                // that finds every job, so it starts at the head.
+                headWanted.set(true);
+            }
         }
     }
 
@@ -247,9 +293,34 @@ public final class Producer extends Loop {
         return Math.min(LOOKAHEAD_MAX.toNanos(), Math.max(LOOKAHEAD.toNanos(), Math.round(2 * claimNanos)));
     }
 
-    /** How long after a claim from the head that took {@code tookNanos} the next one starts there again. */
-    static long headClaimSpacing(long tookNanos) {
-        return Math.max(HEAD_CLAIM_EVERY.toNanos(), HEAD_CLAIM_SPACING * tookNanos);
+    /**
+     * Where the claim after one that ended at {@code end} ({@code null}: it took nothing) starts,
+     * when the one before that started after {@code previous}. A full claim may have left jobs
+     * after its end; a short one took every job after where it started, so the next one starts
+     * after whichever of its end and the previous point comes later in claim order (a claim from
+     * a point an enqueue announced behind it may have ended before it).
+     */
+    static JobQueue.ClaimPosition resumeAfter(JobQueue.ClaimPosition end, boolean full, JobQueue.ClaimPosition previous) {
+        if (end == null) {
+            return previous;
+        }
+        if (full || previous == null) {
+            return end;
+        }
+        return JobQueue.ClaimPosition.ORDER.compare(end, previous) >= 0 ? end : previous;
+    }
+
+    /**
+     * How long after a claim from the head that took {@code tookNanos} the next one starts there
+     * again, when they come at least every {@code everyNanos}.
+     */
+    static long headClaimSpacing(long everyNanos, long tookNanos) {
+        return Math.max(everyNanos, HEAD_CLAIM_SPACING * tookNanos);
+    }
+
+    /** How many claims started at the head of the queue (for tests). */
+    long headClaims() {
+        return headClaims.get();
     }
 
     /** Jobs this runner holds now: running or waiting for a thread. */
@@ -257,8 +328,21 @@ public final class Producer extends Loop {
         return attemptsOpen.get();
     }
 
-    /** Claim again now rather than at the next poll: jobs may be ready. */
+    /** Claim again now rather than at the next poll: jobs may be ready after where the last claim ended. */
+    @Override
     public void wake() {
+        wakeup.signal();
+    }
+
+    @Override
+    public void wakeFrom(JobQueue.ClaimPosition start) {
+        announced.accumulateAndGet(start, (a, b) -> a == null || JobQueue.ClaimPosition.ORDER.compare(b, a) < 0 ? b : a);
+        wakeup.signal();
+    }
+
+    @Override
+    public void wakeFromHead() {
+        headWanted.set(true);
         wakeup.signal();
     }
 }

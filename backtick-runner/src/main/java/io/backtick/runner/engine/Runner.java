@@ -74,21 +74,21 @@ public final class Runner implements Service {
                 executor::lostThreads);
         metrics.gauge("backtick.outcomes.pending", "Outcomes waiting to be written", completer::pendingCount);
         metrics.gauge("backtick.database.lost", "1 while the database cannot be reached", () -> health.isLost() ? 1 : 0);
-        this.stager = new Stager(queue, health, settings.pollInterval(), producer::wake);
+        this.stager = new Stager(queue, health, settings.pollInterval(), producer::wakeFromHead);
         this.heartbeat = new Heartbeat(database.runners(), new RunnerRegistry.RunnerInfo(settings.runnerId(), host(),
                 ProcessHandle.current().pid(), version(), List.of(workers.names())), health);
         // Invalid schedules fail here, before anything starts, with the schedule's name.
         this.schedules = workers.schedules().stream()
                 .map(s -> ScheduleSpec.of(s.name(), s.schedule(), settings.scheduleZone()))
                 .toList();
-        this.notifier = new Notifier(database.settings(), producer::wake);
+        this.notifier = new Notifier(database.settings(), producer);
         this.maintenance = new Maintenance(database.maintenance(), executor, held, health, settings.runnerId(),
                 settings.retainCompleted(), settings.retainDiscarded());
         metrics.gauge("backtick.database.cleanup.held.seconds",
                 "How long a transaction left open has kept PostgreSQL from cleaning up after claims (0 if none)",
                 () -> maintenance.cleanupHeldBack().toSeconds());
         this.scheduler = new Scheduler(database.schedules(), workers, health,
-                min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wake);
+                min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wakeFromHead);
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -151,6 +151,10 @@ public final class JobQueue {
      * after it.
      */
     public record ClaimPosition(int priority, OffsetDateTime runAt, long id) {
+        /** Claim order: highest priority first, then earliest run_at, then lowest id. */
+        public static final Comparator<ClaimPosition> ORDER = Comparator.comparingInt((ClaimPosition p) -> -p.priority())
+                .thenComparing(ClaimPosition::runAt)
+                .thenComparingLong(ClaimPosition::id);
     }
 
     /** The jobs of one claim in claim order, and where it ended (null when it took none). */
@@ -175,7 +179,8 @@ public final class JobQueue {
     /**
      * Claims as {@link #claim(String, String[], int)} does, but when {@code after} is given only
      * jobs after it in claim order ({@link #CLAIM_AFTER}); jobs before it wait for a claim from
-     * the head. Returns the jobs and where the claim ended.
+     * the head or from a point before them (the producer's, see {@link io.backtick.runner.engine.Producer}).
+     * Returns the jobs and where the claim ended.
      */
     public Claim claim(String runnerId, String[] workers, int limit, ClaimPosition after) {
         return claimDsl.connectionResult(c -> {

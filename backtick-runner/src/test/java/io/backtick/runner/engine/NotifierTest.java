@@ -4,17 +4,74 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.backtick.api.BacktickClient;
+import io.backtick.api.JobRequest;
 import io.backtick.api.JobState;
 import io.backtick.runner.config.RunnerSettings;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.QueueDatabase;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
 /** A committed job wakes an idle runner at once, long before its next poll. */
 class NotifierTest {
+
+    @AfterAll
+    static void dropSchemas() {
+        TestDatabase.dropSchemasOf(NotifierTest.class);
+    }
+
+    @Test
+    void theNotificationSaysWhereInClaimOrderTheInsertedJobsStart() throws Exception {
+        try (QueueDatabase db = TestDatabase.newQueue(NotifierTest.class, 2);
+             java.sql.Connection listener = TestDatabase.connect();
+             java.sql.Statement listen = listener.createStatement()) {
+            listen.execute("listen \"" + Notifier.channel(db.settings().schema()) + "\"");
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            java.time.Instant past = java.time.Instant.parse("2026-01-02T03:04:05.678901Z");
+            client.enqueueAll(java.util.List.of(
+                    JobRequest.of("ping").withPriority(3),
+                    JobRequest.of("ping").withPriority(7).at(past.plusSeconds(60)),
+                    JobRequest.of("ping").withPriority(1).at(past),
+                    JobRequest.of("ping").withPriority(9).in(Duration.ofHours(1)))); // scheduled, not available
+            client.enqueue(JobRequest.of("ping").in(Duration.ofHours(1)));
+
+            List<String> payloads = new ArrayList<>();
+            org.postgresql.PGConnection pg = listener.unwrap(org.postgresql.PGConnection.class);
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                org.postgresql.PGNotification[] got = pg.getNotifications(100);
+                if (got != null) {
+                    for (org.postgresql.PGNotification n : got) {
+                        payloads.add(n.getParameter());
+                    }
+                }
+                return payloads.size() >= 2;
+            });
+            // The highest priority among the available jobs, the earliest run_at among them: no
+            // available job of the insert comes before that point in claim order.
+            Notifier.Announced first = Notifier.announced(payloads.get(0));
+            assertThat(first.fromHead()).isFalse();
+            assertThat(first.start().priority()).isEqualTo(7);
+            assertThat(first.start().runAt().toInstant()).isEqualTo(past);
+            assertThat(first.start().id()).isZero();
+            // An insert of scheduled jobs only: nothing to claim yet.
+            assertThat(payloads.get(1)).isEqualTo("none");
+            assertThat(Notifier.announced("none")).isEqualTo(new Notifier.Announced(null, false));
+        }
+    }
+
+    @Test
+    void aNotificationWithoutAStartingPointWakesAClaimFromTheHead() {
+        // The payload of a queue migrated before V7 is empty; anything unreadable counts the same.
+        assertThat(Notifier.announced("").fromHead()).isTrue();
+        assertThat(Notifier.announced(null).fromHead()).isTrue();
+        assertThat(Notifier.announced("k x 12").fromHead()).isTrue();
+        assertThat(Notifier.announced("k 1 2 3").fromHead()).isTrue();
+    }
 
     @Test
     void anEnqueuedJobWakesAnIdleRunnerBeforeItsNextPoll() {

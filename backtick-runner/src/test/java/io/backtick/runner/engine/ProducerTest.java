@@ -7,6 +7,7 @@ import io.backtick.api.BacktickClient;
 import io.backtick.api.JobState;
 import io.backtick.runner.config.RunnerSettings;
 import io.backtick.runner.plugin.WorkerRegistry;
+import io.backtick.runner.queue.JobQueue;
 import io.backtick.runner.queue.QueueDatabase;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.time.Duration;
@@ -37,8 +38,27 @@ class ProducerTest {
     @Test
     void claimsStartAtTheHeadOfTheQueueEverySecondOrLessOftenWhenThoseClaimsAreSlow() {
         long ms = TimeUnit.MILLISECONDS.toNanos(1);
-        assertThat(Producer.headClaimSpacing(3 * ms)).isEqualTo(Producer.HEAD_CLAIM_EVERY.toNanos());
-        assertThat(Producer.headClaimSpacing(200 * ms)).isEqualTo(Producer.HEAD_CLAIM_SPACING * 200 * ms);
+        long every = Producer.HEAD_CLAIM_EVERY.toNanos();
+        assertThat(Producer.headClaimSpacing(every, 3 * ms)).isEqualTo(every);
+        assertThat(Producer.headClaimSpacing(every, 200 * ms)).isEqualTo(Producer.HEAD_CLAIM_SPACING * 200 * ms);
+    }
+
+    @Test
+    void theNextClaimStartsAfterTheLastJobTakenOrWhereTheClaimBeforeStartedIfThatIsLater() {
+        java.time.OffsetDateTime t = java.time.OffsetDateTime.parse("2026-11-29T12:00:00Z");
+        JobQueue.ClaimPosition early = new JobQueue.ClaimPosition(0, t, 5);
+        JobQueue.ClaimPosition late = new JobQueue.ClaimPosition(0, t.plusSeconds(1), 2);
+        JobQueue.ClaimPosition urgent = new JobQueue.ClaimPosition(9, t.plusSeconds(9), 9);
+        // A claim that took nothing leaves the point where it was.
+        assertThat(Producer.resumeAfter(null, false, late)).isEqualTo(late);
+        assertThat(Producer.resumeAfter(null, false, null)).isNull();
+        // A full one may have left jobs right after its end.
+        assertThat(Producer.resumeAfter(early, true, late)).isEqualTo(early);
+        // A short one took everything after where it started: the later point stands.
+        assertThat(Producer.resumeAfter(early, false, late)).isEqualTo(late);
+        assertThat(Producer.resumeAfter(late, false, early)).isEqualTo(late);
+        assertThat(Producer.resumeAfter(urgent, false, early)).isEqualTo(early); // priority 9 comes first
+        assertThat(Producer.resumeAfter(early, false, null)).isEqualTo(early);
     }
 
     @Test
@@ -75,6 +95,89 @@ class ProducerTest {
             } finally {
                 runner.stop();
             }
+        }
+    }
+
+    /**
+     * A producer wired to a notifier as a runner wires them, but polling and claiming from the head
+     * only once an hour: within a test, jobs run only when a notification brings them.
+     */
+    private record Listening(Producer producer, Notifier notifier, Completer completer, JobExecutor executor)
+            implements AutoCloseable {
+
+        static Listening start(QueueDatabase db, WorkerRegistry workers) {
+            DatabaseHealth health = new DatabaseHealth();
+            RunnerMetrics metrics = new RunnerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
+            Completer completer = new Completer(db.jobs(), health, Duration.ofSeconds(5));
+            JobExecutor executor = new JobExecutor(workers, completer, new Backoff(Duration.ofSeconds(10)), null, 2,
+                    java.time.Clock.systemUTC(), metrics);
+            Producer producer = new Producer(db.jobs(), executor, health, "announce-test", workers.names(), 2, 100,
+                    Duration.ofHours(1), new Wakeup(), metrics, () -> 0, new HeldJobs(), Duration.ofHours(1));
+            Notifier notifier = new Notifier(db.settings(), producer);
+            completer.start();
+            executor.start();
+            producer.start();
+            notifier.start();
+            return new Listening(producer, notifier, completer, executor);
+        }
+
+        @Override
+        public void close() {
+            notifier.stop();
+            producer.stop();
+            executor.requestStop();
+            executor.stop(Duration.ofSeconds(5));
+            completer.stop();
+        }
+    }
+
+    @Test
+    void anEnqueueThatCommitsLateIsClaimedFromWhereItsNotificationSaysItsJobsStart() throws Exception {
+        java.util.Set<Integer> ran = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("work", Integer.class, (n, job) -> ran.add(n));
+        try (QueueDatabase db = TestDatabase.newQueue(ProducerTest.class, 4);
+             Listening listening = Listening.start(db, workers);
+             java.sql.Connection late = db.dataSource().getConnection()) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            // The listener may not be up at once: enqueue until one job runs.
+            AtomicInteger n = new AtomicInteger(100);
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                client.schedule("work", n.incrementAndGet());
+                return !ran.isEmpty();
+            });
+            late.setAutoCommit(false);
+            client.schedule(late, "work", 1); // its run_at is the start of this transaction
+            client.schedule("work", 2);
+            await().atMost(Duration.ofSeconds(10)).until(() -> ran.contains(2));
+            // Claims now start after job 2, and job 1 lies before it in claim order.
+            late.commit();
+            await().atMost(Duration.ofSeconds(10)).until(() -> ran.contains(1));
+        }
+    }
+
+    @Test
+    void claimsWokenByEnqueuesOnAQueueThatKeepsUpDoNotStartAtTheHead() {
+        AtomicInteger ran = new AtomicInteger();
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("work", Integer.class, (n, job) -> ran.incrementAndGet());
+        try (QueueDatabase db = TestDatabase.newQueue(ProducerTest.class, 4);
+             Listening listening = Listening.start(db, workers)) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                client.schedule("work", 0);
+                return ran.get() > 0;
+            });
+            long headClaimsBefore = listening.producer().headClaims();
+            int ranBefore = ran.get();
+            for (int i = 1; i <= 30; i++) {
+                client.schedule("work", i);
+                int expected = ranBefore + i;
+                await().atMost(Duration.ofSeconds(10)).until(() -> ran.get() >= expected);
+            }
+            // Each of the 30 was claimed after where the one before ended, none from the head,
+            // whose index entries (every job claimed since the last vacuum) a claim would read again.
+            assertThat(listening.producer().headClaims()).isEqualTo(headClaimsBefore);
         }
     }
 
