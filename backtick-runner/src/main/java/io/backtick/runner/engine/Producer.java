@@ -73,10 +73,10 @@ public final class Producer extends Loop implements ClaimWake {
      */
     static final long PREFETCH_ARGS_CHARS = 16L << 20;
     /**
-     * While the queue holds more than each claim takes, a claim starts where the last one ended
-     * rather than at the head of the queue; at least this often one starts at the head, so a job
-     * that became available behind that point (higher priority, a retry come due, a rescued job,
-     * an enqueue that committed late) waits at most this long for it.
+     * While claims start where the last one ended rather than at the head of the queue, at least
+     * this often one starts at the head, so a job that became available behind that point and
+     * was not announced (a rescued job, another runner's staged jobs) waits at most this long for
+     * it while the producer claims at all (and at most a poll interval while it is idle).
      */
     static final Duration HEAD_CLAIM_EVERY = Duration.ofSeconds(1);
     /**
