@@ -146,7 +146,7 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
         return map;
     }
 
-        private String runnersText() {
+    private String runnersText() {
         return options.runners() == 1 ? options.threads() + " threads"
                 : String.format(Locale.ROOT, "%d runners of %d threads", options.runners(), options.threads());
     }

@@ -62,23 +62,17 @@ public final class Notifier extends Loop {
             }
             PGNotification[] notifications = connection.unwrap(PGConnection.class).getNotifications(WAIT_MILLIS);
             if (notifications != null && notifications.length > 0) {
-                // Usually a second time: the arrival of the bytes woke the producer already.
-                JobQueue.ClaimPosition start = null;
-                boolean fromHead = false;
+                // Usually a second time: the arrival of the bytes woke the producer already. Its
+                // wake-ups coalesce, and it keeps the earliest point it was told of.
                 for (PGNotification n : notifications) {
                     Announced a = announced(n.getParameter());
                     if (a.fromHead()) {
-                        fromHead = true;
-                    } else if (a.start() != null && (start == null || JobQueue.ClaimPosition.ORDER.compare(a.start(), start) < 0)) {
-                        start = a.start();
+                        producer.wakeFromHead();
+                    } else if (a.start() != null) {
+                        producer.wakeFrom(a.start());
+                    } else {
+                        producer.wake();
                     }
-                }
-                if (fromHead) {
-                    producer.wakeFromHead();
-                } else if (start != null) {
-                    producer.wakeFrom(start);
-                } else {
-                    producer.wake();
                 }
             }
         } catch (SQLException e) {

@@ -213,26 +213,22 @@ public final class JobQueue {
                         ClaimedJob job = new ClaimedJob(r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
                                 r.getInt(5), r.getInt(6), r.getObject(7, OffsetDateTime.class).toInstant(),
                                 tick == null ? null : tick.toInstant());
-                        rows.add(new Claimed(job, r.getInt(9), r.getObject(10, OffsetDateTime.class)));
+                        rows.add(new Claimed(job, new ClaimPosition(r.getInt(9), r.getObject(10, OffsetDateTime.class), job.id())));
                     }
                 }
                 List<ClaimedJob> jobs = inClaimOrder(rows);
-                Claimed last = rows.isEmpty() ? null : rows.get(rows.size() - 1);
-                return new Claim(jobs, last == null ? null
-                        : new ClaimPosition(last.priority(), last.runAt(), last.job().id()));
+                return new Claim(jobs, rows.isEmpty() ? null : rows.get(rows.size() - 1).position());
             } catch (SQLException e) {
                 throw new DataAccessException("claiming jobs failed: " + e.getMessage(), e);
             }
         });
     }
 
-    /** A claimed job with the keys it was claimed in order of. */
-    private record Claimed(ClaimedJob job, int priority, OffsetDateTime runAt) {
+    /** A claimed job with its place in claim order. */
+    private record Claimed(ClaimedJob job, ClaimPosition position) {
     }
 
-    private static final Comparator<Claimed> CLAIM_ORDER = Comparator.comparingInt((Claimed c) -> -c.priority())
-            .thenComparing(Claimed::runAt)
-            .thenComparingLong(c -> c.job().id());
+    private static final Comparator<Claimed> CLAIM_ORDER = Comparator.comparing(Claimed::position, ClaimPosition.ORDER);
 
     /** The update returns its rows in primary key order; usually that is already claim order. */
     private static List<ClaimedJob> inClaimOrder(List<Claimed> rows) {
