@@ -41,18 +41,21 @@ import java.util.function.IntSupplier;
  * <ul>
  * <li>an enqueue's notification says where its jobs start ({@link #wakeFrom}), so one that
  *     committed late, a higher priority or a run_at in the past is claimed from there at once;</li>
- * <li>jobs staged (a schedule's tick, a retry come due) wake a claim from the head
- *     ({@link #wakeFromHead}), at once unless claims from the head are slow
- *     ({@link #HEAD_CLAIM_SPACING});</li>
- * <li>and at least once a second ({@link #HEAD_CLAIM_EVERY}; less often while claims from the
- *     head are slow, {@link #HEAD_CLAIM_SPACING}) a claim starts at the head anyway, for
- *     whatever else became available behind that point: a rescued job, another runner's staged
- *     jobs.</li>
+ * <li>jobs staged (a schedule's tick, a retry come due) wake a look at the head
+ *     ({@link #wakeFromHead});</li>
+ * <li>and at least once a second ({@link #HEAD_CLAIM_EVERY}) the producer looks at the head
+ *     anyway, for whatever else became available behind that point: a rescued job, another
+ *     runner's staged jobs.</li>
  * </ul>
+ * A look at the head is a claim from there while the head is quick to read. While it is slow (a
+ * transaction left open, a backlog just drained on a table that keeps much history), the
+ * {@link Sweeper} looks instead, on a connection of its own and at most so often
+ * ({@link #SWEEP_SPACING}), and the claims go on from their point meanwhile: no job waits for
+ * the head to be read.
  *
  * <p>When a claim comes back short the queue is drained from where it started, and the producer
- * waits for a {@link Wakeup} (jobs inserted, jobs staged), the poll interval or the next claim
- * from the head, whichever comes first.
+ * waits for a {@link Wakeup} (jobs inserted, jobs staged, jobs found behind), the poll interval
+ * or the next look at the head, whichever comes first.
  */
 public final class Producer extends Loop implements ClaimWake {
 
@@ -80,26 +83,34 @@ public final class Producer extends Loop implements ClaimWake {
      */
     static final Duration HEAD_CLAIM_EVERY = Duration.ofSeconds(1);
     /**
-     * ... but no more often than once in this many times as long as the last one from the head
-     * took: while a transaction left open keeps the index entries of every job claimed since it
-     * began, a claim from the head reads all of them, and grows slower the longer it stays. The
-     * jobs enqueued while one runs wait for it, so such claims take at most 1% of the producer's
-     * time (at 500 jobs/s with a transaction held open for three minutes, p99 6.5–7.2 ms against
-     * 11.8–11.9 ms at 20). A claim from the head that was asked for (jobs staged) waits as long,
-     * and so do the jobs only such a claim finds (a rescued job, another runner's staged jobs):
-     * up to 5 s while claims from the head take 50 ms.
+     * While the head is slow to read ({@link #CHEAP_HEAD_CLAIM}), the {@link Sweeper} looks behind
+     * the claims instead of a claim from the head, no more often than once in this many times as
+     * long as the last read of the head took: a transaction left open keeps the index entries of
+     * every job claimed since it began, and the head grows slower the longer it stays. Looks run
+     * off the claim path, so no job waits for one, and cost the server at most 1% of one
+     * connection's time; jobs that only a look finds (a rescued job, another runner's staged
+     * jobs) and this runner's own staged jobs wait up to 100 times its length: 5 s while looks
+     * take 50 ms. (At 20, looks took four times the server's time of claims from the head at 100
+     * over ten minutes with a transaction held open, and burn-downs ran slower.)
      */
-    static final int HEAD_CLAIM_SPACING = 100;
+    static final int SWEEP_SPACING = 100;
+    /**
+     * A sweep reports at most this many jobs. Up to this many, and as many as the runner has
+     * places for, are claimed by primary key; more than that are claimed from where the first
+     * one stands, as a backlog is, reading the entries between them and the claims' point.
+     */
+    static final int SWEEP_LIMIT = 100;
     /**
      * On a queue that keeps up (the last claim came back short), a claim starts at the head as
-     * long as the last one from there took less than this. Such a head holds few entries of
-     * claimed jobs, and a claim from the head marks them dead as it passes, so page splits drop
-     * them and the claim index stays compact; claims that resume pass them unmarked (a minute at
+     * long as the last read of the head (a claim from there, or a sweep) took less than this, and
+     * so do the looks at the head that come once a second or are asked for. Such a head holds
+     * few entries of claimed jobs, and a claim from the head marks them dead as it passes, so
+     * page splits drop them and the claim index stays compact; claims that resume pass them unmarked (a minute at
      * 1,000 jobs/s left the index at 256 kB against 40 kB), and with four runners each woken by
      * every enqueue they were a little slower (p50 0.32–0.40 ms against 0.25–0.38 ms, six pairs).
      * A head that takes longer holds many: a backlog drained on a table that keeps a week of
      * finished jobs (7–8 ms with 800,000 entries), or a transaction held open (every job claimed
-     * since it began).
+     * since it began): the {@link Sweeper} reads it.
      */
     static final Duration CHEAP_HEAD_CLAIM = Duration.ofMillis(1);
     /** How often the finishing rate is measured. */
@@ -141,9 +152,14 @@ public final class Producer extends Loop implements ClaimWake {
     private final AtomicReference<JobQueue.ClaimPosition> announced = new AtomicReference<>();
     /** Whether a claim should start at the head (jobs staged, a poll interval without wake-ups). */
     private final AtomicBoolean headWanted = new AtomicBoolean();
-    private long headClaimedAt; // System.nanoTime() of the last claim that started at the head
-    private long headClaimNanos; // how long that one took
+    private long headLookedAt; // System.nanoTime() of the last claim from the head or request for a sweep
+    /** How long the last read of the head took: a claim from there, or a sweep that reached its point. */
+    private volatile long headReadNanos;
+    /** Where the available jobs the last sweep found behind the claims stand; null once taken. */
+    private final AtomicReference<List<JobQueue.ClaimPosition>> foundBehind = new AtomicReference<>();
+    private final Sweeper sweeper;
     private final AtomicLong headClaims = new AtomicLong();
+    private final AtomicLong sweeps = new AtomicLong();
 
     public Producer(JobQueue queue, JobExecutor executor, DatabaseHealth health, String runnerId, String[] workers,
                     int threads, int claimBatch, Duration pollInterval, Wakeup wakeup, RunnerMetrics metrics,
@@ -170,6 +186,19 @@ public final class Producer extends Loop implements ClaimWake {
         this.wakeup = wakeup;
         this.unwrittenOutcomes = unwrittenOutcomes;
         this.heldJobs = heldJobs;
+        this.sweeper = new Sweeper(queue, workers, SWEEP_LIMIT, health, this::swept);
+    }
+
+    @Override
+    public synchronized void start() {
+        sweeper.start();
+        super.start();
+    }
+
+    @Override
+    public void stop() {
+        super.stop();
+        sweeper.stop();
     }
 
     @Override
@@ -196,23 +225,42 @@ public final class Producer extends Loop implements ClaimWake {
             return;
         }
 
+        List<JobQueue.ClaimPosition> behind = foundBehind.getAndSet(null);
+        if (behind != null && behind.size() < SWEEP_LIMIT && behind.size() <= want) {
+            claimFound(behind);
+            return;
+        }
         List<ClaimedJob> claimed;
         JobQueue.ClaimPosition after = resumeAfter;
         // Taken before the claim: a wake-up that comes while it runs counts for the next one.
         JobQueue.ClaimPosition start = announced.getAndSet(null);
+        if (behind != null) {
+            // More jobs behind the claims than a claim by primary key takes: claim them from
+            // where the first one stands, as if an enqueue had announced them.
+            JobQueue.ClaimPosition first = behind.get(0);
+            JobQueue.ClaimPosition before = new JobQueue.ClaimPosition(first.priority(), first.runAt(), first.id() - 1);
+            start = start == null || JobQueue.ClaimPosition.ORDER.compare(before, start) < 0 ? before : start;
+        }
         try {
             long asked = System.nanoTime();
-            long sinceHead = asked - headClaimedAt;
-            if (sinceHead >= headClaimSpacing(headClaimEveryNanos, headClaimNanos)) {
+            long sinceLook = asked - headLookedAt;
+            long headRead = headReadNanos;
+            if (after != null && headRead >= cheapHeadClaimNanos) {
+                // The head is slow to read: the sweeper looks behind the claims, off their path.
+                if (sinceLook >= lookSpacing(headClaimEveryNanos, headRead)
+                        || headWanted.get() && sinceLook >= SWEEP_SPACING * headRead) {
+                    headWanted.set(false);
+                    headLookedAt = asked;
+                    sweeps.incrementAndGet();
+                    sweeper.request(after);
+                }
+            } else if (sinceLook >= headClaimEveryNanos || headWanted.get() || !lastClaimFull) {
+                // The head is cheap (or no claim has taken jobs yet). On a queue that keeps up,
+                // claiming there marks the entries of claimed jobs dead as it passes, which keeps
+                // the index compact.
                 after = null;
-            } else if (headWanted.get() && sinceHead >= HEAD_CLAIM_SPACING * headClaimNanos) {
-                // Asked for, and claims from the head are quick enough to have one now.
-                after = null;
-            } else if (!lastClaimFull && headClaimNanos < cheapHeadClaimNanos) {
-                // The queue keeps up and its head holds little: claiming there marks the entries
-                // of claimed jobs dead as it passes, which keeps the index compact.
-                after = null;
-            } else if (after != null && start != null && JobQueue.ClaimPosition.ORDER.compare(start, after) < 0) {
+            }
+            if (after != null && start != null && JobQueue.ClaimPosition.ORDER.compare(start, after) < 0) {
                 after = start;
             }
             if (after == null) {
@@ -222,22 +270,65 @@ public final class Producer extends Loop implements ClaimWake {
             long took = System.nanoTime() - asked;
             claimNanos = claimNanos == 0 ? took : (claimNanos + took) / 2;
             if (after == null) {
-                headClaimedAt = asked;
+                headLookedAt = asked;
                 headClaims.incrementAndGet();
-                headClaimNanos = took;
+                headReadNanos = took;
             }
             claimed = claim.jobs();
             lastClaimFull = claimed.size() == want;
             resumeAfter = resumeAfter(claim.end(), lastClaimFull, resumeAfter);
-            health.ok();
-            failurePause = 0;
+            claimSucceeded();
         } catch (RuntimeException e) {
             resumeAfter = null;
-            health.lost("producer", e);
-            failurePause = Math.min(Math.max(failurePause * 2, 100), pollInterval.toMillis() * 5);
-            wakeup.await(failurePause, TimeUnit.MILLISECONDS);
+            claimFailed(e);
             return;
         }
+        hand(claimed);
+        if (claimed.size() < want) {
+            // Drained from where the claim started. Wait for jobs; a look at the head that was
+            // asked for but put off (those are slow now) comes when it may.
+            long waitNanos = pollInterval.toNanos();
+            if (headWanted.get()) {
+                waitNanos = Math.min(waitNanos, Math.max(0, headLookedAt + SWEEP_SPACING * headReadNanos - System.nanoTime()));
+            }
+            if (waitNanos > 0 && !wakeup.await(waitNanos, TimeUnit.NANOSECONDS)) {
+                // Nothing woke the producer for a whole poll interval: the poll is the fallback
+                // that finds every job, so it looks at the head.
+                headWanted.set(true);
+            }
+        }
+    }
+
+    /** Claims, by primary key, the jobs a sweep found behind where claims resume. */
+    private void claimFound(List<JobQueue.ClaimPosition> behind) throws InterruptedException {
+        long[] ids = new long[behind.size()];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = behind.get(i).id();
+        }
+        List<ClaimedJob> claimed;
+        try {
+            claimed = queue.claimFound(runnerId, ids);
+            claimSucceeded();
+        } catch (RuntimeException e) {
+            claimFailed(e);
+            return;
+        }
+        hand(claimed);
+    }
+
+    private void claimSucceeded() {
+        health.ok();
+        failurePause = 0;
+    }
+
+    private void claimFailed(RuntimeException e) throws InterruptedException {
+        health.lost("producer", e);
+        failurePause = Math.min(Math.max(failurePause * 2, 100), pollInterval.toMillis() * 5);
+        wakeup.await(failurePause, TimeUnit.MILLISECONDS);
+    }
+
+    /** Hands claimed jobs to the executor. */
+    private void hand(List<ClaimedJob> claimed) {
         heldJobs.claimed(claimed);
         if (!claimed.isEmpty()) {
             long chars = 0;
@@ -251,18 +342,16 @@ public final class Producer extends Loop implements ClaimWake {
         for (ClaimedJob job : claimed) {
             executor.execute(job, this::attemptEnded);
         }
-        if (claimed.size() < want) {
-            // Drained from where the claim started. Wait for jobs; a claim from the head that was
-            // asked for but put off (those are slow now) comes when it may.
-            long waitNanos = pollInterval.toNanos();
-            if (headWanted.get()) {
-                waitNanos = Math.min(waitNanos, Math.max(0, headClaimedAt + HEAD_CLAIM_SPACING * headClaimNanos - System.nanoTime()));
-            }
-            if (waitNanos > 0 && !wakeup.await(waitNanos, TimeUnit.NANOSECONDS)) {
-                // Nothing woke the producer for a whole poll interval: the poll is the fallback
-                // that finds every job, so it starts at the head.
-                headWanted.set(true);
-            }
+    }
+
+    /** Runs on the sweeper's thread: what it found behind the claims, and how long the head took. */
+    private void swept(List<JobQueue.ClaimPosition> jobs, long readNanos) {
+        if (readNanos >= 0) {
+            headReadNanos = readNanos;
+        }
+        if (!jobs.isEmpty()) {
+            foundBehind.set(jobs);
+            wakeup.signal();
         }
     }
 
@@ -338,16 +427,21 @@ public final class Producer extends Loop implements ClaimWake {
     }
 
     /**
-     * How long after a claim from the head that took {@code tookNanos} the next one starts there
-     * again, when they come at least every {@code everyNanos}.
+     * How long after the sweeper's last look, whose read of the head took {@code readNanos}, it
+     * looks again, when looks come at least every {@code everyNanos}.
      */
-    static long headClaimSpacing(long everyNanos, long tookNanos) {
-        return Math.max(everyNanos, HEAD_CLAIM_SPACING * tookNanos);
+    static long lookSpacing(long everyNanos, long readNanos) {
+        return Math.max(everyNanos, SWEEP_SPACING * readNanos);
     }
 
     /** How many claims started at the head of the queue (for tests). */
     long headClaims() {
         return headClaims.get();
+    }
+
+    /** How many looks behind the claims were asked of the sweeper (for tests). */
+    long sweeps() {
+        return sweeps.get();
     }
 
     /** Jobs this runner holds now: running or waiting for a thread. */

@@ -146,6 +146,39 @@ public final class JobQueue {
             """;
 
     /**
+     * Up to {@code ?} available jobs of the workers in {@code ?} that come before a
+     * point in claim order (priority {@code ?}, run_at {@code ?}, id {@code ?}): the higher
+     * priorities, then that priority up to the point, two range scans of the claim index that
+     * each stop at the point. It reads the head of the index, every entry of a job claimed since
+     * the table was last vacuumed (or since a transaction left open began), so it runs off the
+     * claim path ({@link io.backtick.runner.engine.Sweeper}), locks nothing and takes no turn.
+     */
+    static final String AVAILABLE_BEFORE = """
+            (select priority, run_at, id from jobs
+             where state = 'available' and worker = any(?) and priority > ?
+             order by priority desc, run_at, id
+             limit ?)
+            union all
+            (select priority, run_at, id from jobs
+             where state = 'available' and worker = any(?) and priority = ? and (run_at, id) < (?, ?)
+             order by priority desc, run_at, id
+             limit ?)
+            limit ?
+            """;
+
+    /**
+     * Claims the jobs of the ids in {@code ?2} that are still available for runner {@code ?1},
+     * sent behind {@link #CLAIM_TURN} as every claim is: a few jobs a {@link #AVAILABLE_BEFORE}
+     * found, found by primary key. The state check is written as in {@link #CLAIM}, so the
+     * planner never trades the primary key for the claim index.
+     */
+    static final String CLAIM_FOUND = """
+            update jobs set state = 'running', attempt = attempt + 1, attempted_at = now(), runner_id = ?
+            where id = any(?) and state >= 'available' and state <= 'available'
+            returning id, worker, queue, args, attempt, max_attempts, created_at, schedule_tick, priority, run_at
+            """;
+
+    /**
      * Where a claim ended: the claim-order key of the last job it took. A claim that starts after
      * it ({@link #claim(String, String[], int, ClaimPosition)}) reads only the index entries
      * after it.
@@ -202,26 +235,79 @@ public final class JobQueue {
                     claim.setInt(9, limit);
                     claim.setString(10, runnerId);
                 }
-                claim.execute();
-                if (!claim.getMoreResults()) {
-                    throw new SQLException("the claim sent back no result after taking its turn");
-                }
-                List<Claimed> rows = new ArrayList<>(limit);
-                try (ResultSet r = claim.getResultSet()) {
-                    while (r.next()) {
-                        OffsetDateTime tick = r.getObject(8, OffsetDateTime.class);
-                        ClaimedJob job = new ClaimedJob(r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
-                                r.getInt(5), r.getInt(6), r.getObject(7, OffsetDateTime.class).toInstant(),
-                                tick == null ? null : tick.toInstant());
-                        rows.add(new Claimed(job, new ClaimPosition(r.getInt(9), r.getObject(10, OffsetDateTime.class), job.id())));
-                    }
-                }
+                List<Claimed> rows = claimedRows(claim, limit);
                 List<ClaimedJob> jobs = inClaimOrder(rows);
                 return new Claim(jobs, rows.isEmpty() ? null : rows.get(rows.size() - 1).position());
             } catch (SQLException e) {
                 throw new DataAccessException("claiming jobs failed: " + e.getMessage(), e);
             }
         });
+    }
+
+    /**
+     * Where up to {@code limit} available jobs of the given workers before {@code before} in claim
+     * order stand ({@link #AVAILABLE_BEFORE}), in claim order. Reads only; claims nothing.
+     */
+    public List<ClaimPosition> availableBefore(String[] workers, ClaimPosition before, int limit) {
+        return claimDsl.connectionResult(c -> {
+            try (PreparedStatement find = c.prepareStatement(AVAILABLE_BEFORE)) {
+                Array names = c.createArrayOf("text", workers);
+                find.setArray(1, names);
+                find.setInt(2, before.priority());
+                find.setInt(3, limit);
+                find.setArray(4, names);
+                find.setInt(5, before.priority());
+                find.setObject(6, before.runAt());
+                find.setLong(7, before.id());
+                find.setInt(8, limit);
+                find.setInt(9, limit);
+                List<ClaimPosition> found = new ArrayList<>();
+                try (ResultSet r = find.executeQuery()) {
+                    while (r.next()) {
+                        found.add(new ClaimPosition(r.getInt(1), r.getObject(2, OffsetDateTime.class), r.getLong(3)));
+                    }
+                }
+                found.sort(ClaimPosition.ORDER);
+                return found;
+            } catch (SQLException e) {
+                throw new DataAccessException("looking for jobs behind the claims failed: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /**
+     * Claims those of the jobs {@code ids} that are still available, for {@code runnerId}, taking
+     * the claims' turn ({@link #CLAIM_FOUND}); returns them in claim order.
+     */
+    public List<ClaimedJob> claimFound(String runnerId, long[] ids) {
+        return claimDsl.connectionResult(c -> {
+            try (PreparedStatement claim = c.prepareStatement(CLAIM_TURN + ";\n" + CLAIM_FOUND)) {
+                claim.setString(1, runnerId);
+                claim.setObject(2, ids);
+                return inClaimOrder(claimedRows(claim, ids.length));
+            } catch (SQLException e) {
+                throw new DataAccessException("claiming jobs found behind the claims failed: " + e.getMessage(), e);
+            }
+        });
+    }
+
+    /** Runs a claim sent behind its turn and reads the rows it returns. */
+    private static List<Claimed> claimedRows(PreparedStatement claim, int expected) throws SQLException {
+        claim.execute();
+        if (!claim.getMoreResults()) {
+            throw new SQLException("the claim sent back no result after taking its turn");
+        }
+        List<Claimed> rows = new ArrayList<>(expected);
+        try (ResultSet r = claim.getResultSet()) {
+            while (r.next()) {
+                OffsetDateTime tick = r.getObject(8, OffsetDateTime.class);
+                ClaimedJob job = new ClaimedJob(r.getLong(1), r.getString(2), r.getString(3), r.getString(4),
+                        r.getInt(5), r.getInt(6), r.getObject(7, OffsetDateTime.class).toInstant(),
+                        tick == null ? null : tick.toInstant());
+                rows.add(new Claimed(job, new ClaimPosition(r.getInt(9), r.getObject(10, OffsetDateTime.class), job.id())));
+            }
+        }
+        return rows;
     }
 
     /** A claimed job with its place in claim order. */

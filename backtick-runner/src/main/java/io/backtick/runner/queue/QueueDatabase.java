@@ -116,7 +116,8 @@ public final class QueueDatabase implements AutoCloseable {
 
     /**
      * The queue as a runner's producer uses it: claims go through a connection of their own, set
-     * up by {@link #CLAIM_SESSION}.
+     * up by {@link #CLAIM_SESSION}, and the producer's sweeper reads behind them through a second
+     * one ({@link JobQueue#availableBefore}), planned the same way.
      * <ul>
      *   <li>Its commits do not wait for the WAL flush ({@code synchronous_commit = off}). A claim
      *       lost in a PostgreSQL crash leaves its jobs available, as if never claimed, so this
@@ -132,7 +133,7 @@ public final class QueueDatabase implements AutoCloseable {
      */
     public synchronized JobQueue jobsForProducer() {
         if (claimPool == null) {
-            claimPool = pool(settings, 1, pool.getPoolName() + "-claims", CLAIM_SESSION);
+            claimPool = pool(settings, 2, pool.getPoolName() + "-claims", CLAIM_SESSION);
             claimDsl = DSL.using(claimPool, SQLDialect.POSTGRES, dsl.settings());
         }
         return new JobQueue(dsl, claimDsl);

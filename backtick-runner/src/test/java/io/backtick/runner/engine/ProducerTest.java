@@ -36,11 +36,11 @@ class ProducerTest {
     }
 
     @Test
-    void claimsStartAtTheHeadOfTheQueueEverySecondOrLessOftenWhenThoseClaimsAreSlow() {
+    void theSweeperLooksAtTheHeadEverySecondOrLessOftenWhenItsLooksAreSlow() {
         long ms = TimeUnit.MILLISECONDS.toNanos(1);
         long every = Producer.HEAD_CLAIM_EVERY.toNanos();
-        assertThat(Producer.headClaimSpacing(every, 3 * ms)).isEqualTo(every);
-        assertThat(Producer.headClaimSpacing(every, 200 * ms)).isEqualTo(Producer.HEAD_CLAIM_SPACING * 200 * ms);
+        assertThat(Producer.lookSpacing(every, 3 * ms)).isEqualTo(every);
+        assertThat(Producer.lookSpacing(every, 200 * ms)).isEqualTo(Producer.SWEEP_SPACING * 200 * ms);
     }
 
     @Test
@@ -111,14 +111,17 @@ class ProducerTest {
         }
 
         static Listening start(QueueDatabase db, WorkerRegistry workers, Duration cheapHeadClaim) {
+            return start(db, workers, cheapHeadClaim, Duration.ofHours(1));
+        }
+
+        static Listening start(QueueDatabase db, WorkerRegistry workers, Duration cheapHeadClaim, Duration lookEvery) {
             DatabaseHealth health = new DatabaseHealth();
             RunnerMetrics metrics = new RunnerMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
             Completer completer = new Completer(db.jobs(), health, Duration.ofSeconds(5));
             JobExecutor executor = new JobExecutor(workers, completer, new Backoff(Duration.ofSeconds(10)), null, 2,
                     java.time.Clock.systemUTC(), metrics);
             Producer producer = new Producer(db.jobs(), executor, health, "announce-test", workers.names(), 2, 100,
-                    Duration.ofHours(1), new Wakeup(), metrics, () -> 0, new HeldJobs(), Duration.ofHours(1),
-                    cheapHeadClaim);
+                    Duration.ofHours(1), new Wakeup(), metrics, () -> 0, new HeldJobs(), lookEvery, cheapHeadClaim);
             Notifier notifier = new Notifier(db.settings(), producer);
             completer.start();
             executor.start();
@@ -159,6 +162,54 @@ class ProducerTest {
             // Claims now start after job 2, and job 1 lies before it in claim order.
             late.commit();
             await().atMost(Duration.ofSeconds(10)).until(() -> ran.contains(1));
+        }
+    }
+
+    @Test
+    void aJobMadeAvailableBehindTheClaimsWithoutANotificationIsFoundOffTheClaimPathWhileTheHeadIsSlow() {
+        assertThat(headClaimsWhileJobsBehindTheClaimsAreFound(1)).isZero();
+    }
+
+    @Test
+    void moreJobsBehindTheClaimsThanASweepReportsAreClaimedFromWhereTheFirstStands() {
+        assertThat(headClaimsWhileJobsBehindTheClaimsAreFound(Producer.SWEEP_LIMIT + 50)).isZero();
+    }
+
+    /**
+     * Makes {@code hidden} jobs available an hour behind where a producer's claims resume, as a
+     * rescue does (no notification), to a producer that counts no head as quick to read and looks
+     * at it every 200 ms, and waits for all of them to run while other jobs keep coming; returns
+     * how many claims started at the head meanwhile.
+     */
+    private static long headClaimsWhileJobsBehindTheClaimsAreFound(int hidden) {
+        java.util.Set<Integer> ran = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("work", Integer.class, (n, job) -> ran.add(n));
+        try (QueueDatabase db = TestDatabase.newQueue(ProducerTest.class, 4);
+             Listening listening = Listening.start(db, workers, Duration.ZERO, Duration.ofMillis(200))) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            AtomicInteger n = new AtomicInteger(1_000_000);
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                client.schedule("work", n.incrementAndGet());
+                return !ran.isEmpty();
+            });
+            java.util.List<io.backtick.api.JobRequest> later = new java.util.ArrayList<>();
+            for (int i = 1; i <= hidden; i++) {
+                later.add(io.backtick.api.JobRequest.of("work", i).in(Duration.ofHours(1)));
+            }
+            client.enqueueAll(later);
+            client.schedule("work", 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> ran.contains(0));
+            long headClaims = listening.producer().headClaims();
+            long sweeps = listening.producer().sweeps();
+            db.dsl().execute("update jobs set state = 'available', run_at = now() - interval '1 hour' where state = 'scheduled'");
+            // Jobs keep coming, so claims go on (the producer looks at the head while it claims at all).
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                client.schedule("work", n.incrementAndGet());
+                return java.util.stream.IntStream.rangeClosed(1, hidden).allMatch(ran::contains);
+            });
+            assertThat(listening.producer().sweeps()).isGreaterThan(sweeps);
+            return listening.producer().headClaims() - headClaims;
         }
     }
 

@@ -117,6 +117,34 @@ class JobQueueTest {
     }
 
     @Test
+    void aSweepFindsTheAvailableJobsBeforeAPointAndAClaimByPrimaryKeyTakesThoseStillAvailable() {
+        // One insert: the three share run_at, so the id alone orders them.
+        List<Long> same = client.enqueueAll(List.of(JobRequest.of("w"), JobRequest.of("w"), JobRequest.of("w")));
+        long higher = client.enqueue(JobRequest.of("w").withPriority(5));
+        client.enqueue(JobRequest.of("w").withPriority(-1));
+        client.enqueue(JobRequest.of("x").withPriority(9));
+        String[] w = {"w"};
+        JobQueue.ClaimPosition point = new JobQueue.ClaimPosition(0,
+                queue.find(same.get(1)).orElseThrow().runAt().atOffset(java.time.ZoneOffset.UTC), same.get(1));
+
+        // The higher priority, then its own priority up to the point: not the point, nor what follows.
+        assertThat(queue.availableBefore(w, point, 10)).extracting(JobQueue.ClaimPosition::id)
+                .containsExactly(higher, same.get(0));
+        assertThat(queue.availableBefore(w, point, 1)).extracting(JobQueue.ClaimPosition::id).containsExactly(higher);
+
+        assertThat(queue.claim("other", w, 1)).extracting(ClaimedJob::id).containsExactly(higher);
+        assertThat(queue.claimFound("r", new long[] {higher, same.get(0)}))
+                .singleElement().satisfies(job -> {
+                    assertThat(job.id()).isEqualTo(same.get(0));
+                    assertThat(job.attempt()).isEqualTo(1);
+                });
+        assertThat(queue.find(same.get(0)).orElseThrow().runnerId()).isEqualTo("r");
+        assertThat(queue.find(higher).orElseThrow().runnerId()).isEqualTo("other");
+        assertThat(queue.find(higher).orElseThrow().attempt()).isEqualTo(1);
+        assertThat(queue.availableBefore(w, point, 10)).isEmpty();
+    }
+
+    @Test
     void concurrentClaimsNeverTakeTheSameJob() throws Exception {
         List<JobRequest> requests = new ArrayList<>();
         for (int i = 0; i < 2_000; i++) {

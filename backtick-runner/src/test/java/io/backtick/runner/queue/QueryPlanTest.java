@@ -58,6 +58,22 @@ class QueryPlanTest {
     }
 
     @Test
+    void aSweepReadsTheClaimIndexInTwoRangesThatEndAtItsPoint() {
+        String plan = genericPlan(JobQueue.AVAILABLE_BEFORE, "'{plan}'::text[]", "0", "100", "'{plan}'::text[]", "0",
+                "now()", "1000", "100", "100");
+        assertThat(plan.split("jobs_claim_idx", -1)).hasSize(3);
+        assertThat(plan).contains("Index Cond: (priority > $2)")
+                .contains("Index Cond: ((priority = $5) AND (ROW(run_at, id) < ROW($6, $7)))")
+                .doesNotContain("Seq Scan").doesNotContain("Sort");
+    }
+
+    @Test
+    void aClaimOfJobsASweepFoundGoesByPrimaryKey() {
+        String plan = genericPlan(JobQueue.CLAIM_FOUND, "'plan-test'", "'{1,2,3}'::bigint[]");
+        assertThat(plan).contains("jobs_pkey").doesNotContain("Seq Scan").doesNotContain("jobs_claim_idx");
+    }
+
+    @Test
     void claimingWritesByAddressEvenWhereStatisticsSayNoJobWaits() throws Exception {
         // Statistics taken just as the queue ran dry (the runners' own ANALYZE, or autovacuum's)
         // promise an empty claim index. Had the update's own condition matched that index's
