@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  *       claim committed but its reply was lost with the connection, so they never reached it;</li>
  *   <li>vacuum, every 10 s, only where autovacuum does not tend the jobs table (it is off on the
  *       server or for the table): vacuums it once dead rows pass 1% of the live ones, so claims do
- *       not slow down as dead index entries pile up, and analyzes it once 2% of it has changed
+ *       not slow down as dead index entries pile up, but only once while the same transaction
+ *       left open holds back what it could remove; and analyzes it once 2% of it has changed
  *       (after a bulk insert the claim is planned well only on fresh statistics).</li>
  *   <li>held-back cleanup, every 15 s (every runner): says in the log when a transaction left open
  *       keeps PostgreSQL from cleaning up after claims, which slows them down ({@link HorizonWatch}).</li>
@@ -60,6 +61,11 @@ public final class Maintenance extends PeriodicLoop {
     private final Duration retainDiscarded;
     private final Map<String, Long> nextAsk = new java.util.concurrent.ConcurrentHashMap<>();
     private boolean toldAutovacuumOff;
+    /**
+     * The oldest transaction that held back cleanup when this runner last vacuumed, or null. While
+     * it is still the oldest, a vacuum could remove none of the dead rows it left nor any since.
+     */
+    private Long vacuumedBehind;
     private final HorizonWatch horizon;
 
     /** What one round did. */
@@ -210,8 +216,13 @@ public final class Maintenance extends PeriodicLoop {
         }
         long started = System.nanoTime();
         TableCare care;
-        if (table.dead() >= Math.max(VACUUM_MIN_ROWS, table.live() / 100)) {
+        boolean piledUp = table.dead() >= Math.max(VACUUM_MIN_ROWS, table.live() / 100);
+        // A transaction left open keeps the dead rows above the threshold: vacuum once behind it,
+        // not every round until it ends (half a second of a core every 10 s at 500 jobs/s).
+        Long horizon = piledUp ? queue.oldestHorizon() : null;
+        if (piledUp && (horizon == null || !horizon.equals(vacuumedBehind))) {
             queue.vacuumJobs();
+            vacuumedBehind = horizon;
             care = TableCare.VACUUMED;
         } else if (table.changedSinceAnalyze() >= Math.max(VACUUM_MIN_ROWS, table.live() / 50)) {
             queue.analyzeJobs();

@@ -140,33 +140,45 @@ public final class MaintenanceQueue {
      * query is visible: a vacuum's snapshot holds back nothing. Reads only statistics views.
      */
     public List<HorizonHolder> horizonHolders() {
-        return dsl.fetch("""
-                select 'session ' || a.pid,
-                       (case when a.backend_xid is null then a.backend_xmin
-                             when a.backend_xmin is null then a.backend_xid
-                             when age(a.backend_xid) >= age(a.backend_xmin) then a.backend_xid
-                             else a.backend_xmin end)::text::bigint,
-                       coalesce(a.backend_xid, a.backend_xmin)::text::bigint,
-                       format('session %s (user %s, application %s%s)', a.pid, coalesce(a.usename::text, '?'),
-                              coalesce(nullif(a.application_name, ''), '?'), coalesce(', ' || a.state, ''))
-                from pg_stat_activity a
-                where a.datid = (select oid from pg_database where datname = current_database())
-                  and a.pid <> pg_backend_pid()
-                  and (a.backend_xid is not null or a.backend_xmin is not null)
-                  and coalesce(a.query !~* '^\\s*(vacuum|analyze)', true)
-                union all
-                select 'prepared transaction ' || p.gid, p.transaction::text::bigint, p.transaction::text::bigint,
-                       format('prepared transaction %L (user %s, prepared at %s)', p.gid, p.owner, p.prepared)
-                from pg_prepared_xacts p
-                where p.database = current_database()
-                union all
-                select 'replication slot ' || r.slot_name, r.xmin::text::bigint, r.xmin::text::bigint,
-                       format('replication slot %L', r.slot_name)
-                from pg_replication_slots r
-                where r.xmin is not null
-                """).map(r -> new HorizonHolder(r.get(0, String.class), r.get(1, Long.class), r.get(2, Long.class),
-                        r.get(3, String.class)));
+        return dsl.fetch(HORIZON_HOLDERS).map(r -> new HorizonHolder(r.get(0, String.class), r.get(1, Long.class),
+                r.get(2, Long.class), r.get(3, String.class)));
     }
+
+    /**
+     * The oldest transaction id among the {@link #horizonHolders}: what a vacuum now could not
+     * clean up after. Null when nothing holds anything back.
+     */
+    public Long oldestHorizon() {
+        return dsl.fetchOptional("select xid from (" + HORIZON_HOLDERS + ") h order by age(xid::text::xid) desc limit 1")
+                .map(r -> r.get(0, Long.class)).orElse(null);
+    }
+
+    /** See {@link #horizonHolders}: key, the xid it holds back, its own transaction id, description. */
+    private static final String HORIZON_HOLDERS = """
+            select 'session ' || a.pid as key,
+                   (case when a.backend_xid is null then a.backend_xmin
+                         when a.backend_xmin is null then a.backend_xid
+                         when age(a.backend_xid) >= age(a.backend_xmin) then a.backend_xid
+                         else a.backend_xmin end)::text::bigint as xid,
+                   coalesce(a.backend_xid, a.backend_xmin)::text::bigint as transaction,
+                   format('session %s (user %s, application %s%s)', a.pid, coalesce(a.usename::text, '?'),
+                          coalesce(nullif(a.application_name, ''), '?'), coalesce(', ' || a.state, '')) as description
+            from pg_stat_activity a
+            where a.datid = (select oid from pg_database where datname = current_database())
+              and a.pid <> pg_backend_pid()
+              and (a.backend_xid is not null or a.backend_xmin is not null)
+              and coalesce(a.query !~* '^\\s*(vacuum|analyze)', true)
+            union all
+            select 'prepared transaction ' || p.gid, p.transaction::text::bigint, p.transaction::text::bigint,
+                   format('prepared transaction %L (user %s, prepared at %s)', p.gid, p.owner, p.prepared)
+            from pg_prepared_xacts p
+            where p.database = current_database()
+            union all
+            select 'replication slot ' || r.slot_name, r.xmin::text::bigint, r.xmin::text::bigint,
+                   format('replication slot %L', r.slot_name)
+            from pg_replication_slots r
+            where r.xmin is not null
+            """;
 
     /** Vacuums (and analyzes) the jobs table: removes the dead rows every claim and completion leaves. */
     public void vacuumJobs() {
