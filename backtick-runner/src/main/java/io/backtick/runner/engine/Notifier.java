@@ -18,7 +18,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Listens for the notification the jobs table's insert trigger sends, on a connection of its own
+ * Listens for the notifications of new and newly available jobs (the jobs table's insert trigger,
+ * and the statements that stage, rescue or hand back jobs), on a connection of its own
  * (outside the pool: a listening connection must stay open and idle), and wakes the producer.
  * Any number of notifications arriving together wake it once. If the connection drops, it
  * reconnects with backoff; meanwhile the producer's polling carries on.

@@ -40,12 +40,14 @@ import java.util.function.IntSupplier;
  * Jobs that become available before that point are claimed by other means:
  * <ul>
  * <li>an enqueue's notification says where its jobs start ({@link #wakeFrom}), so one that
- *     committed late, a higher priority or a run_at in the past is claimed from there at once;</li>
- * <li>jobs staged (a schedule's tick, a retry come due) wake a look at the head
- *     ({@link #wakeFromHead});</li>
+ *     committed late, a higher priority or a run_at in the past is claimed from there at once;
+ *     so do the notifications of jobs made available without an insert, by any runner (a retry
+ *     or a scheduled job staged, a lost runner's jobs rescued, a stopping runner's handed back:
+ *     {@link io.backtick.runner.queue.MadeAvailable}), and this runner's stager and scheduler
+ *     tell it directly too;</li>
  * <li>and at least once a second ({@link #HEAD_CLAIM_EVERY}) the producer looks at the head
- *     anyway, for whatever else became available behind that point: a rescued job, another
- *     runner's staged jobs.</li>
+ *     anyway, for whatever else became available behind that point unannounced: jobs made
+ *     available while this runner's notifications were down, or by hand.</li>
  * </ul>
  * A look at the head is a claim from there while the head is quick to read. While it is slow (a
  * transaction left open, a backlog just drained on a table that keeps much history), the
@@ -54,7 +56,7 @@ import java.util.function.IntSupplier;
  * the head to be read.
  *
  * <p>When a claim comes back short the queue is drained from where it started, and the producer
- * waits for a {@link Wakeup} (jobs inserted, jobs staged, jobs found behind), the poll interval
+ * waits for a {@link Wakeup} (jobs inserted or made available, jobs found behind), the poll interval
  * or the next look at the head, whichever comes first.
  */
 public final class Producer extends Loop implements ClaimWake {
@@ -78,8 +80,8 @@ public final class Producer extends Loop implements ClaimWake {
     /**
      * While claims start where the last one ended rather than at the head of the queue, at least
      * this often one starts at the head, so a job that became available behind that point and
-     * was not announced (a rescued job, another runner's staged jobs) waits at most this long for
-     * it while the producer claims at all (and at most a poll interval while it is idle).
+     * was not announced (while this runner's notifications were down, or by hand) waits at most
+     * this long for it while the producer claims at all (and at most a poll interval while it is idle).
      */
     static final Duration HEAD_CLAIM_EVERY = Duration.ofSeconds(1);
     /**
@@ -88,9 +90,8 @@ public final class Producer extends Loop implements ClaimWake {
      * long as the last read of the head took: a transaction left open keeps the index entries of
      * every job claimed since it began, and the head grows slower the longer it stays. Looks run
      * off the claim path, so no job waits for one, and cost the server at most 1% of one
-     * connection's time; jobs that only a look finds (a rescued job, another runner's staged
-     * jobs) and this runner's own staged jobs wait up to 100 times its length: 5 s while looks
-     * take 50 ms. (At 20, looks took four times the server's time of claims from the head at 100
+     * connection's time; jobs that only a look finds (made available unannounced) wait up to 100
+     * times its length: 5 s while looks take 50 ms. (At 20, looks took four times the server's time of claims from the head at 100
      * over ten minutes with a transaction held open, and burn-downs ran slower.)
      */
     static final int SWEEP_SPACING = 100;
@@ -150,7 +151,7 @@ public final class Producer extends Loop implements ClaimWake {
     private JobQueue.ClaimPosition resumeAfter;
     /** The earliest start in claim order announced since the last claim, or null. */
     private final AtomicReference<JobQueue.ClaimPosition> announced = new AtomicReference<>();
-    /** Whether a claim should start at the head (jobs staged, a poll interval without wake-ups). */
+    /** Whether a claim should start at the head (a new listening connection, a poll interval without wake-ups). */
     private final AtomicBoolean headWanted = new AtomicBoolean();
     private long headLookedAt; // System.nanoTime() of the last claim from the head or request for a sweep
     /** How long the last read of the head took: a claim from there, or a sweep that reached its point. */

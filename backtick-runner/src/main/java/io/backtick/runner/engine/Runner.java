@@ -74,7 +74,7 @@ public final class Runner implements Service {
                 executor::lostThreads);
         metrics.gauge("backtick.outcomes.pending", "Outcomes waiting to be written", completer::pendingCount);
         metrics.gauge("backtick.database.lost", "1 while the database cannot be reached", () -> health.isLost() ? 1 : 0);
-        this.stager = new Stager(queue, health, settings.pollInterval(), producer::wakeFromHead);
+        this.stager = new Stager(queue, health, settings.pollInterval(), producer::wakeFrom);
         this.heartbeat = new Heartbeat(database.runners(), new RunnerRegistry.RunnerInfo(settings.runnerId(), host(),
                 ProcessHandle.current().pid(), version(), List.of(workers.names())), health);
         // Invalid schedules fail here, before anything starts, with the schedule's name.
@@ -88,7 +88,7 @@ public final class Runner implements Service {
                 "How long a transaction left open has kept PostgreSQL from cleaning up after claims (0 if none)",
                 () -> maintenance.cleanupHeldBack().toSeconds());
         this.scheduler = new Scheduler(database.schedules(), workers, health,
-                min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wakeFromHead);
+                min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wakeFrom);
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * Looks for available jobs behind where the producer's claims resume, on a thread and a
  * connection of its own, while the head of the queue is slow to read.
  *
- * <p>Jobs that become available behind that point without an announcement (a rescued job, another
- * runner's staged jobs) are found only by reading the claim index from its head, and the head
+ * <p>Jobs that become available behind that point without an announcement (while the runner's
+ * notifications were down, or by hand) are found only by reading the claim index from its head, and the head
  * keeps an entry for every job claimed since the table was last vacuumed, or since a transaction
  * left open began. A claim that read them took the claims' turn for as long (50 ms with a
  * transaction held open for ten minutes at 500 jobs/s), and every job enqueued meanwhile waited

@@ -140,7 +140,7 @@ public final class Maintenance extends PeriodicLoop {
         int total = 0;
         int n;
         do {
-            n = queue.rescueLost(Heartbeat.EXPIRY, BATCH);
+            n = queue.rescueLost(Heartbeat.EXPIRY, BATCH).jobs();
             total += n;
         } while (n == BATCH);
         if (total > 0) {
@@ -155,7 +155,7 @@ public final class Maintenance extends PeriodicLoop {
      * one took its id); called once as the runner starts, before it claims anything.
      */
     public int handBackFromEarlierStart() {
-        int n = queue.handBackFromEarlierStart(runnerId);
+        int n = queue.handBackFromEarlierStart(runnerId).jobs();
         if (n > 0) {
             log.warn("Handed back {} job(s) that an earlier process with runner id {} held when it was lost; they run again",
                     n, runnerId);
@@ -192,7 +192,7 @@ public final class Maintenance extends PeriodicLoop {
         if (unknown.isEmpty()) {
             return 0;
         }
-        int n = queue.releaseUnknown(runnerId, unknown, UNKNOWN_CLAIMS_EVERY);
+        int n = queue.releaseUnknown(runnerId, unknown, UNKNOWN_CLAIMS_EVERY).jobs();
         if (n > 0) {
             log.warn("Handed back {} job(s) claimed in this runner's name whose claim never reached it "
                     + "(the connection was lost with the reply); they run again, attempt unspent", n);

@@ -3,8 +3,6 @@ package io.backtick.runner.queue;
 import static io.backtick.jooq.Tables.JOBS;
 import static io.backtick.jooq.Tables.WORKERS;
 import static org.jooq.impl.DSL.currentOffsetDateTime;
-import static org.jooq.impl.DSL.inline;
-import static org.jooq.impl.DSL.name;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -23,11 +21,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.jooq.BatchBindStep;
-import org.jooq.CommonTableExpression;
 import org.jooq.Condition;
 import org.jooq.DSLContext;
 import org.jooq.Field;
-import org.jooq.Record1;
 import org.jooq.JSONB;
 import org.jooq.Record;
 import org.jooq.ResultQuery;
@@ -383,7 +379,8 @@ public final class JobQueue {
     /**
      * Retries, discards, hand-backs and cancellations, with their errors: one single-row update
      * per outcome, sent together as one JDBC batch (one round trip). A released job gives its
-     * attempt back: the runner stopped, the job did not fail.
+     * attempt back: the runner stopped, the job did not fail; where released jobs start in claim
+     * order is announced to every listening runner, in a statement of its own.
      */
     private int finishOthers(List<Outcome> outcomes) {
         if (outcomes.isEmpty()) {
@@ -417,30 +414,46 @@ public final class JobQueue {
         for (int n : batch.execute()) {
             updated += Math.max(n, 0);
         }
+        Long[] released = outcomes.stream()
+                .filter(o -> o.kind() == Outcome.Kind.RELEASE)
+                .map(Outcome::jobId)
+                .toArray(Long[]::new);
+        if (released.length > 0) {
+            // Jobs a stopping runner hands back are claimed by the others at once, wherever
+            // they stand in claim order (their priority may put them before those runners' claims).
+            dsl.fetchOne("""
+                    with released as (
+                        select state, priority, run_at from jobs where id = any(?::bigint[]) and state = 'available'
+                    )
+                    """ + MadeAvailable.announcing("released"), (Object) released);
+        }
         return updated;
     }
 
     /**
      * Makes scheduled and retryable jobs whose time has come available, up to {@code limit} at a
-     * time, oldest first. Locks only those rows, skipping any another runner's stager holds.
+     * time, oldest first, and announces where they start in claim order to every runner listening
+     * on the queue ({@link MadeAvailable}). Locks only those rows, skipping any another runner's
+     * stager holds.
      */
-    public int stageDue(int limit) {
-        CommonTableExpression<Record1<Long>> due = name("due").fields("id").as(
-                DSL.select(JOBS.ID)
-                        .from(JOBS)
-                        .where(JOBS.STATE.in(inline(io.backtick.jooq.enums.JobState.scheduled),
-                                inline(io.backtick.jooq.enums.JobState.retryable)))
-                        .and(JOBS.RUN_AT.le(currentOffsetDateTime()))
-                        .orderBy(JOBS.RUN_AT)
-                        .limit(limit)
-                        .forUpdate()
-                        .skipLocked());
-        return dsl.with(due)
-                .update(JOBS)
-                .set(JOBS.STATE, io.backtick.jooq.enums.JobState.available)
-                .where(JOBS.ID.eq(DSL.any(DSL.array(DSL.select(due.field("id", Long.class)).from(due)))))
-                .execute();
+    public MadeAvailable stageDue(int limit) {
+        return MadeAvailable.of(dsl.fetchOne(STAGE_DUE, limit));
     }
+
+    /** Stages up to {@code ?} due jobs, oldest first: see {@link #stageDue}. */
+    static final String STAGE_DUE = """
+            with due as (
+                select id from jobs
+                where state in ('scheduled', 'retryable') and run_at <= now() -- reads jobs_due_idx
+                order by run_at
+                limit ?
+                for update skip locked
+            ), staged as (
+                update jobs set state = 'available'
+                where id = any(array(select id from due))
+                returning state, priority, run_at
+            )
+            """ + MadeAvailable.announcing("staged");
 
     /** Records the defaults each worker declares; the last runner to start with a worker wins. */
     public void registerWorkers(Collection<WorkerDefaults> workers) {

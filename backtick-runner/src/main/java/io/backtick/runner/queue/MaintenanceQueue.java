@@ -50,7 +50,7 @@ public final class MaintenanceQueue {
      * when it was the last attempt. A job on a runner that heartbeats is never touched, however
      * long it runs. Locks at most {@code limit} jobs, skipping any locked elsewhere.
      */
-    public int rescueLost(Duration expiry, int limit) {
+    public MadeAvailable rescueLost(Duration expiry, int limit) {
         return putBack("""
                 select j.id from jobs j
                 where j.state = 'running' and j.runner_id is not null -- reads jobs_running_idx
@@ -70,7 +70,7 @@ public final class MaintenanceQueue {
      * whose heartbeat the new process has just made look fresh again, so the rescuer would never
      * take those jobs back. Waits for rows locked elsewhere rather than skipping them.
      */
-    public int handBackFromEarlierStart(String runnerId) {
+    public MadeAvailable handBackFromEarlierStart(String runnerId) {
         return putBack("""
                 select j.id from jobs j
                 where j.state = 'running' and j.runner_id = ?
@@ -83,21 +83,24 @@ public final class MaintenanceQueue {
     /**
      * The failed attempt of every job {@code lostJobs} selects (and locks): available again at once
      * with a "lost" error of class {@code errorClass} and message {@code message} (SQL expressions
-     * over {@code j}), or discarded when it was the last attempt.
+     * over {@code j}), or discarded when it was the last attempt. Every listening runner hears
+     * where the available ones start ({@link MadeAvailable}).
      */
-    private int putBack(String lostJobs, String errorClass, String message, Object... bindings) {
-        return dsl.execute("with lost as (" + lostJobs + """
-                )
-                update jobs j set
-                    state = (case when j.attempt >= j.max_attempts then 'discarded' else 'available' end)::job_state,
-                    finalized_at = case when j.attempt >= j.max_attempts then now() end,
-                    run_at = now(),
-                    errors = j.errors || jsonb_build_array(jsonb_build_object(
-                        'attempt', j.attempt, 'at', now(), 'kind', 'lost', 'class', """ + errorClass + """
+    private MadeAvailable putBack(String lostJobs, String errorClass, String message, Object... bindings) {
+        return MadeAvailable.of(dsl.fetchOne("with lost as (" + lostJobs + """
+                ), put as (
+                    update jobs j set
+                        state = (case when j.attempt >= j.max_attempts then 'discarded' else 'available' end)::job_state,
+                        finalized_at = case when j.attempt >= j.max_attempts then now() end,
+                        run_at = now(),
+                        errors = j.errors || jsonb_build_array(jsonb_build_object(
+                            'attempt', j.attempt, 'at', now(), 'kind', 'lost', 'class', """ + errorClass + """
                 , 'message', """ + message + """
                 , 'stacktrace', null))
-                where j.id = any(array(select id from lost)) and j.state = 'running'
-                """, bindings);
+                    where j.id = any(array(select id from lost)) and j.state = 'running'
+                    returning j.state, j.priority, j.run_at
+                )
+                """ + MadeAvailable.announcing("put"), bindings));
     }
 
     /**
@@ -202,12 +205,15 @@ public final class MaintenanceQueue {
      * Makes the named jobs, running under {@code runnerId} since at least {@code age} ago,
      * available again with their attempt given back: they never reached the runner.
      */
-    public int releaseUnknown(String runnerId, Collection<Long> ids, Duration age) {
-        return dsl.execute("""
-                update jobs set state = 'available', attempt = attempt - 1, run_at = now()
-                where id = any(?::bigint[]) and state = 'running' and runner_id = ?
-                  and attempted_at < now() - ? * interval '1 millisecond'
-                """, ids.toArray(new Long[0]), runnerId, age.toMillis());
+    public MadeAvailable releaseUnknown(String runnerId, Collection<Long> ids, Duration age) {
+        return MadeAvailable.of(dsl.fetchOne("""
+                with released as (
+                    update jobs set state = 'available', attempt = attempt - 1, run_at = now()
+                    where id = any(?::bigint[]) and state = 'running' and runner_id = ?
+                      and attempted_at < now() - ? * interval '1 millisecond'
+                    returning state, priority, run_at
+                )
+                """ + MadeAvailable.announcing("released"), ids.toArray(new Long[0]), runnerId, age.toMillis()));
     }
 
     /** Deletes up to {@code limit} jobs that reached {@code states} more than {@code age} ago. */

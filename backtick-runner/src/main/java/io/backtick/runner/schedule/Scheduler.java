@@ -6,15 +6,18 @@ import io.backtick.runner.engine.DatabaseHealth;
 import io.backtick.runner.engine.PeriodicLoop;
 import io.backtick.runner.plugin.WorkerDefinition;
 import io.backtick.runner.plugin.WorkerRegistry;
+import io.backtick.runner.queue.JobQueue;
 import io.backtick.runner.queue.ScheduleQueue;
 import io.backtick.runner.queue.ScheduleRow;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +40,8 @@ public final class Scheduler extends PeriodicLoop {
     private final ScheduleQueue queue;
     private final WorkerRegistry workers;
     private final String[] names;
-    private final Runnable onFired;
+    /** Told, after a round that created jobs, where the earliest of them stands in claim order. */
+    private final Consumer<JobQueue.ClaimPosition> onFired;
     private final Map<String, ScheduleSpec> parsed = new ConcurrentHashMap<>();
     private final Set<String> reportedBroken = ConcurrentHashMap.newKeySet();
 
@@ -46,7 +50,7 @@ public final class Scheduler extends PeriodicLoop {
     }
 
     public Scheduler(ScheduleQueue queue, WorkerRegistry workers, DatabaseHealth health, Duration checkEvery,
-                     Runnable onFired) {
+                     Consumer<JobQueue.ClaimPosition> onFired) {
         super("scheduler", health, checkEvery, Duration.ofSeconds(10));
         this.queue = queue;
         this.workers = workers;
@@ -64,6 +68,7 @@ public final class Scheduler extends PeriodicLoop {
         int fired = 0;
         int skipped = 0;
         int raced = 0;
+        JobQueue.ClaimPosition earliest = null;
         for (int round = 0; round < MAX_TICKS_PER_ROUND; round++) {
             List<ScheduleRow> due = queue.due(names, now);
             if (due.isEmpty()) {
@@ -98,6 +103,10 @@ public final class Scheduler extends PeriodicLoop {
                         options.maxAttempts());
                 if (job.isPresent()) {
                     fired++;
+                    JobQueue.ClaimPosition start = new JobQueue.ClaimPosition(options.priority(), tick.atOffset(ZoneOffset.UTC), 0);
+                    if (earliest == null || JobQueue.ClaimPosition.ORDER.compare(start, earliest) < 0) {
+                        earliest = start;
+                    }
                     progressed = true;
                     if (missed) {
                         log.info("Schedule {} missed its ticks since {}: running once for them (job {}); next at {}",
@@ -113,8 +122,8 @@ public final class Scheduler extends PeriodicLoop {
                 break;
             }
         }
-        if (fired > 0) {
-            onFired.run();
+        if (earliest != null) {
+            onFired.accept(earliest);
         }
         return new Round(fired, skipped, raced);
     }

@@ -214,6 +214,41 @@ class ProducerTest {
     }
 
     @Test
+    void jobsAnotherRunnerStagesBehindTheClaimsAreClaimedFromWhereTheyStartWithoutALookAtTheHead() {
+        java.util.Set<Integer> ran = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("work", Integer.class, (n, job) -> ran.add(n));
+        // No head is quick to read here, and the producer looks at it once an hour: only the
+        // stage's announcement can have these jobs run within the test.
+        try (QueueDatabase db = TestDatabase.newQueue(ProducerTest.class, 4);
+             Listening listening = Listening.start(db, workers)) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            AtomicInteger n = new AtomicInteger(1_000_000);
+            await().atMost(Duration.ofSeconds(20)).until(() -> {
+                client.schedule("work", n.incrementAndGet());
+                return !ran.isEmpty();
+            });
+            client.enqueueAll(java.util.List.of(
+                    io.backtick.api.JobRequest.of("work", 1).in(Duration.ofHours(1)),
+                    io.backtick.api.JobRequest.of("work", 2).withPriority(-1).in(Duration.ofHours(1)),
+                    io.backtick.api.JobRequest.of("work", 3).in(Duration.ofHours(2))));
+            client.schedule("work", 0);
+            await().atMost(Duration.ofSeconds(10)).until(() -> ran.contains(0));
+            long headClaims = listening.producer().headClaims();
+            long sweeps = listening.producer().sweeps();
+            // Their time came an hour ago, before where this producer's claims resume; another
+            // runner's stager makes them available, so this producer is not told directly.
+            db.dsl().execute("update jobs set run_at = run_at - interval '3 hours' where state = 'scheduled'");
+            Stager elsewhere = new Stager(db.jobs(), new DatabaseHealth(), Duration.ofHours(1), start -> { });
+            assertThat(elsewhere.runOnce()).isEqualTo(3);
+
+            await().atMost(Duration.ofSeconds(10)).until(() -> ran.containsAll(java.util.List.of(1, 2, 3)));
+            assertThat(listening.producer().sweeps()).isEqualTo(sweeps);
+            assertThat(listening.producer().headClaims()).isEqualTo(headClaims);
+        }
+    }
+
+    @Test
     void claimsWokenByEnqueuesOnAQueueThatKeepsUpDoNotStartAtTheHead() {
         // Each of the 30 is claimed after where the one before ended, none from the head, whose
         // index entries (every job claimed since the last vacuum) a claim would read again.

@@ -103,6 +103,12 @@ class QueryPlanTest {
     }
 
     @Test
+    void stagingReadsTheDueIndex() {
+        String plan = genericPlan(JobQueue.STAGE_DUE, "5000");
+        assertThat(plan).contains("Index Scan using jobs_due_idx").doesNotContain("Seq Scan");
+    }
+
+    @Test
     void rescuingReadsTheRunningIndex() {
         String plan = explain("""
                 select j.id from jobs j

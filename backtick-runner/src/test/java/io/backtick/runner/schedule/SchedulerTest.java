@@ -62,7 +62,7 @@ class SchedulerTest {
         ScheduleSpec spec = ScheduleSpec.of(name, schedule, ZoneOffset.UTC);
         schedules.declare(List.of(new ScheduleQueue.Declared(name, spec.kindName(), spec.spec(), spec.zone().getId(),
                 spec.missedName(), spec.firstTick(now).orElseThrow())));
-        return new Scheduler(schedules, workers, new DatabaseHealth(), Duration.ofSeconds(1), () -> { });
+        return new Scheduler(schedules, workers, new DatabaseHealth(), Duration.ofSeconds(1), start -> { });
     }
 
     /** The ticks that have jobs, with how many jobs each has. */
