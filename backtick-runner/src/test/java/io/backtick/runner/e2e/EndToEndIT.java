@@ -77,7 +77,11 @@ class EndToEndIT {
                 await("job " + id + " completed").atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                         assertThat(queue.jobs().find(id)).get().extracting(JobView::state).isEqualTo(JobState.COMPLETED));
             }
-            assertThat(runner.output()).contains("sum 3 + 4 = 7");
+            // The runner's own log setup: a line the job logs names the job and its attempt.
+            assertThat(runner.output().lines().filter(line -> line.contains("sum 3 + 4 = 7")))
+                    .singleElement().asString()
+                    .matches("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} INFO  \\[[^\\]]+\\] \\S+ job=" + id
+                            + " attempt=1: sum 3 \\+ 4 = 7");
 
             runner.sigterm();
 
