@@ -20,7 +20,9 @@ import org.slf4j.LoggerFactory;
  *   <li>cancellation: running jobs of this runner that someone cancelled are told to stop (every runner, for its own jobs);</li>
  *   <li>rescue, every 10 s: jobs held by runners whose heartbeat expired go back to the queue
  *       (the seed's "revive", driven by leases instead of a fixed timeout), judged only by a runner
- *       that has reached the database steadily for a heartbeat expiry;</li>
+ *       that has reached the database steadily for a heartbeat expiry; those of runners that left
+ *       no row come back in a reading of every running job, every 10 s too unless that grew slow
+ *       ({@link #RESCUE_ANYWHERE});</li>
  *   <li>prune, every minute: completed jobs older than the retention, discarded and cancelled ones
  *       older than theirs, deleted in bounded batches;</li>
  *   <li>absent workers, every minute: logs jobs waiting for a worker no live runner serves;</li>
@@ -42,6 +44,15 @@ public final class Maintenance extends PeriodicLoop {
 
     private static final Logger log = LoggerFactory.getLogger(Maintenance.class);
     static final Duration RESCUE_EVERY = Duration.ofSeconds(10);
+    /**
+     * The rescue's turn that reads every running job, to find those whose runner left no row to
+     * say it was lost. It reads every entry of the running-jobs index, which a transaction left
+     * open keeps growing, so it comes every {@link #RESCUE_EVERY} only while it takes no more than
+     * a hundredth of that, and otherwise once in {@link #RESCUE_ANYWHERE_SPACING} times its
+     * length; the jobs of runners whose row shows them lost are rescued every round meanwhile.
+     */
+    static final String RESCUE_ANYWHERE = "rescue-anywhere";
+    static final int RESCUE_ANYWHERE_SPACING = 100;
     static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
     static final Duration REPORT_EVERY = Duration.ofMinutes(1);
     /** How often, and after how long, a runner looks for jobs claimed in its name that never reached it. */
@@ -110,7 +121,7 @@ public final class Maintenance extends PeriodicLoop {
         if (mayBeDue("report-absent-workers", REPORT_EVERY) && queue.takeTurn("report-absent-workers", REPORT_EVERY, runnerId)) {
             reportAbsentWorkers();
         }
-        if (mayBeDue("unknown-claims", UNKNOWN_CLAIMS_EVERY)) {
+        if (isDue("unknown-claims", UNKNOWN_CLAIMS_EVERY)) {
             handBackUnknownClaims();
         }
         if (mayBeDue("vacuum", VACUUM_EVERY) && queue.takeTurn("vacuum", VACUUM_EVERY, runnerId)) {
@@ -126,28 +137,58 @@ public final class Maintenance extends PeriodicLoop {
      * all runners, and an idle runner does not query for turns every second.
      */
     private boolean mayBeDue(String task, Duration every) {
+        return isDue(task, every.dividedBy(5));
+    }
+
+    /**
+     * Whether this runner's own {@code task} (one that takes no turn in the database) is due now,
+     * once {@code every}.
+     */
+    private boolean isDue(String task, Duration every) {
         long now = System.nanoTime();
         Long next = nextAsk.get(task);
         if (next != null && now - next < 0) {
             return false;
         }
-        nextAsk.put(task, now + every.toNanos() / 5);
+        nextAsk.put(task, now + every.toNanos());
         return true;
     }
 
-    /** Rescues every job of a lost runner now (tests and the rescue turn call this). */
+    /**
+     * Rescues the jobs of lost runners now (tests and the rescue turn call this): those of every
+     * runner whose row shows it lost, and, when that turn is due, every running job whose runner
+     * does not heartbeat, row or none ({@link #RESCUE_ANYWHERE}).
+     */
     public int rescue() {
         int total = 0;
         int n;
         do {
-            n = queue.rescueLost(Heartbeat.EXPIRY, BATCH).jobs();
+            n = queue.rescueFromLostRunners(Heartbeat.EXPIRY, BATCH).jobs();
             total += n;
         } while (n == BATCH);
+        if (queue.takeTurn(RESCUE_ANYWHERE, RESCUE_EVERY, runnerId)) {
+            long started = System.nanoTime();
+            do {
+                n = queue.rescueLost(Heartbeat.EXPIRY, BATCH).jobs();
+                total += n;
+            } while (n == BATCH);
+            Duration took = Duration.ofNanos(System.nanoTime() - started);
+            Duration spacing = rescueAnywhereSpacing(took);
+            if (spacing.compareTo(RESCUE_EVERY) > 0) {
+                queue.postpone(RESCUE_ANYWHERE, spacing);
+            }
+        }
         if (total > 0) {
             log.warn("Rescued {} job(s) from runners that stopped heartbeating; they run again", total);
         }
         queue.recordResult("rescue", "rescued " + total);
         return total;
+    }
+
+    /** How long after a rescue of every running job that took {@code took} the next comes. */
+    static Duration rescueAnywhereSpacing(Duration took) {
+        Duration spaced = took.multipliedBy(RESCUE_ANYWHERE_SPACING);
+        return spaced.compareTo(RESCUE_EVERY) > 0 ? spaced : RESCUE_EVERY;
     }
 
     /**

@@ -85,6 +85,39 @@ class MaintenanceTest {
     }
 
     @Test
+    void jobsOfRunnersWhoseRowShowsThemLostAreRescuedEveryRoundAndThoseOfRunnersWithoutARowWhenTheirTurnComes() {
+        db.runners().register(new RunnerRegistry.RunnerInfo("silent", "h", 1, "dev", List.of("w")));
+        db.dsl().execute("update runners set heartbeat_at = now() - interval '2 minutes' where id = 'silent'");
+        running("silent", Duration.ofMinutes(2), 1, 16);
+        running("forgotten", Duration.ofMinutes(2), 1, 16); // its runner left no row
+        Maintenance maintenance = maintenance("me");
+        assertThat(maintenance.rescue()).isEqualTo(2);
+
+        long silentAgain = running("silent", Duration.ofMinutes(1), 1, 16);
+        long forgottenAgain = running("forgotten", Duration.ofMinutes(1), 1, 16);
+        // The reading of every running job had its turn a moment ago; the next comes in 10 s.
+        assertThat(maintenance.rescue()).isEqualTo(1);
+        assertThat(db.jobs().find(silentAgain).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+        assertThat(db.jobs().find(forgottenAgain).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+
+        db.dsl().execute("update maintenance set next_run_at = now() where task = ?", Maintenance.RESCUE_ANYWHERE);
+        assertThat(maintenance.rescue()).isEqualTo(1);
+        assertThat(db.jobs().find(forgottenAgain).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+    }
+
+    @Test
+    void theReadingOfEveryRunningJobComesOnceInAHundredTimesItsLengthWhenThatIsLongerThanTheRound() {
+        assertThat(Maintenance.rescueAnywhereSpacing(Duration.ofMillis(3))).isEqualTo(Duration.ofSeconds(10));
+        assertThat(Maintenance.rescueAnywhereSpacing(Duration.ofMillis(254))).isEqualTo(Duration.ofMillis(25_400));
+
+        assertThat(queue.takeTurn("slow", Duration.ofSeconds(10), "a")).isTrue();
+        queue.postpone("slow", Duration.ofHours(1));
+        queue.postpone("slow", Duration.ofSeconds(1)); // never earlier than it was
+        assertThat(db.dsl().fetchOne("select next_run_at > now() + interval '59 minutes' from maintenance where task = 'slow'")
+                .get(0, Boolean.class)).isTrue();
+    }
+
+    @Test
     void aRunnerRestartedWithTheSameIdHandsBackWhatItsEarlierProcessHeld() throws InterruptedException {
         // The earlier process was killed; the new one heartbeats under the same id, so the rescuer
         // sees a live runner and would leave these jobs running forever.

@@ -119,6 +119,13 @@ class QueryPlanTest {
         assertThat(plan).contains("jobs_running_idx").doesNotContain("Seq Scan");
     }
 
+    @Test
+    void rescuingTheJobsOfRunnersKnownLostReadsTheRunningIndexForThoseRunnersOnly() {
+        String plan = genericPlan(MaintenanceQueue.JOBS_OF_LOST_RUNNERS, "30000", "30000", "1000");
+        assertThat(plan).contains("Index Scan using jobs_running_idx on jobs")
+                .contains("runner_id = ANY ($0)").doesNotContain("Seq Scan on jobs");
+    }
+
     private static String explain(String sql) {
         return db.dsl().fetch("explain " + sql).stream().map(r -> r.get(0, String.class))
                 .collect(Collectors.joining("\n"));
