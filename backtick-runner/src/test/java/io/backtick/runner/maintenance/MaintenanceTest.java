@@ -261,6 +261,14 @@ class MaintenanceTest {
     }
 
     @Test
+    void theJobsTableIsAnalyzedOnceATenthOfItHasChangedAndNeverForFewChanges() {
+        assertThat(Maintenance.worthAnalyzing(20_000, 20_000)).isTrue();
+        assertThat(Maintenance.worthAnalyzing(9_999, 0)).as("too few to matter").isFalse();
+        assertThat(Maintenance.worthAnalyzing(19_999, 200_000)).isFalse();
+        assertThat(Maintenance.worthAnalyzing(20_000, 200_000)).isTrue();
+    }
+
+    @Test
     void whileATransactionLeftOpenHoldsBackCleanupTheJobsTableIsVacuumedOnceNotEveryRound() throws Exception {
         db.dsl().execute("alter table jobs set (autovacuum_enabled = false)");
         Maintenance maintenance = maintenance("me");
