@@ -124,6 +124,12 @@ final class RunCommand implements Callable<Integer> {
             } else if (!queue.isMigrated()) {
                 throw new ConfigException("the queue schema " + target.schema()
                         + " is not set up and --no-migrate was given; run 'backtick migrate' first");
+            } else {
+                int pending = queue.pendingMigrations();
+                if (pending > 0) {
+                    throw new ConfigException("the queue schema " + target.schema() + " lacks " + pending
+                            + " migration(s) this runner needs and --no-migrate was given; run 'backtick migrate' first");
+                }
             }
             io.micrometer.core.instrument.MeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
             if (metricsPort != null) {

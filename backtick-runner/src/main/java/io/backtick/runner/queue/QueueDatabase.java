@@ -83,20 +83,36 @@ public final class QueueDatabase implements AutoCloseable {
     /** Creates the schema if needed and applies every pending migration. Safe to run from many runners at once. */
     public int migrate() {
         try {
-            return Flyway.configure(getClass().getClassLoader())
-                    .dataSource(pool)
-                    .schemas(settings.schema())
-                    .defaultSchema(settings.schema())
-                    .createSchemas(true)
-                    .table(HISTORY_TABLE)
-                    .locations(MIGRATIONS)
-                    .load()
-                    .migrate()
-                    .migrationsExecuted;
+            return flyway().migrate().migrationsExecuted;
         } catch (FlywayException e) {
             throw new DatabaseUnavailableException("cannot migrate the queue schema " + settings.schema() + ": "
                     + DatabaseUnavailableException.reason(e), e);
         }
+    }
+
+    /**
+     * How many of this build's migrations the queue's schema has not had yet, without changing
+     * anything: a runner started with {@code --no-migrate} on a schema an older build set up
+     * would run statements that need them.
+     */
+    public int pendingMigrations() {
+        try {
+            return flyway().info().pending().length;
+        } catch (FlywayException e) {
+            throw new DatabaseUnavailableException("cannot read the migrations of the queue schema " + settings.schema()
+                    + ": " + DatabaseUnavailableException.reason(e), e);
+        }
+    }
+
+    private Flyway flyway() {
+        return Flyway.configure(getClass().getClassLoader())
+                .dataSource(pool)
+                .schemas(settings.schema())
+                .defaultSchema(settings.schema())
+                .createSchemas(true)
+                .table(HISTORY_TABLE)
+                .locations(MIGRATIONS)
+                .load();
     }
 
     /** Whether the queue's tables exist, without changing anything. */

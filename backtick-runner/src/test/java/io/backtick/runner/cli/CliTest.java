@@ -273,6 +273,31 @@ class CliTest {
     }
 
     @Test
+    void runWithNoMigrateOnASchemaThatLacksAMigrationSaysToMigrateFirst() throws IOException {
+        DatabaseSettings older = TestDatabase.newQueueSettings(CliTest.class);
+        try {
+            // As an older build left it: without the newest migration.
+            TestDatabase.execute("delete from " + older.schema() + ".backtick_schema_history where installed_rank = "
+                    + "(select max(installed_rank) from " + older.schema() + ".backtick_schema_history)");
+            Path plugins = Files.createTempDirectory(files, "plugins");
+            io.backtick.runner.testsupport.PluginJars.build(plugins.resolve("ticks.jar"),
+                    io.backtick.runner.e2e.fixtures.TickPlugin.class);
+            List<String> args = new ArrayList<>(List.of("run", "--no-migrate", "--plugins", plugins.toString()));
+            args.addAll(databaseArgs(older, files));
+
+            Result result = run(args.toArray(String[]::new));
+
+            assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(result.err()).doesNotContain("\tat ");
+            assertThat(result.errLines()).filteredOn(line -> line.startsWith("backtick:"))
+                    .singleElement(STRING).isEqualTo("backtick: the queue schema " + older.schema()
+                    + " lacks 1 migration(s) this runner needs and --no-migrate was given; run 'backtick migrate' first");
+        } finally {
+            TestDatabase.dropSchema(older.schema());
+        }
+    }
+
+    @Test
     void runWithAMissingPluginDirectorySaysItDoesNotExist() {
         Result result = run("run", "--plugins", "/nonexistent");
 
