@@ -160,18 +160,10 @@ public final class Maintenance extends PeriodicLoop {
      * does not heartbeat, row or none ({@link #RESCUE_ANYWHERE}).
      */
     public int rescue() {
-        int total = 0;
-        int n;
-        do {
-            n = queue.rescueFromLostRunners(Heartbeat.EXPIRY, BATCH).jobs();
-            total += n;
-        } while (n == BATCH);
+        int total = inBatches(() -> queue.rescueFromLostRunners(Heartbeat.EXPIRY, BATCH).jobs());
         if (queue.takeTurn(RESCUE_ANYWHERE, RESCUE_EVERY, runnerId)) {
             long started = System.nanoTime();
-            do {
-                n = queue.rescueLost(Heartbeat.EXPIRY, BATCH).jobs();
-                total += n;
-            } while (n == BATCH);
+            total += inBatches(() -> queue.rescueLost(Heartbeat.EXPIRY, BATCH).jobs());
             Duration took = Duration.ofNanos(System.nanoTime() - started);
             Duration spacing = rescueAnywhereSpacing(took);
             if (spacing.compareTo(RESCUE_EVERY) > 0) {
@@ -182,6 +174,17 @@ public final class Maintenance extends PeriodicLoop {
             log.warn("Rescued {} job(s) from runners that stopped heartbeating; they run again", total);
         }
         queue.recordResult("rescue", "rescued " + total);
+        return total;
+    }
+
+    /** Runs {@code batch} (which handles at most {@link #BATCH} jobs) until one comes back short; returns the jobs handled. */
+    private static int inBatches(java.util.function.IntSupplier batch) {
+        int total = 0;
+        int n;
+        do {
+            n = batch.getAsInt();
+            total += n;
+        } while (n == BATCH);
         return total;
     }
 

@@ -11,7 +11,6 @@ import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.QueueDatabase;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
@@ -40,17 +39,7 @@ class NotifierTest {
                     JobRequest.of("ping").withPriority(9).in(Duration.ofHours(1)))); // scheduled, not available
             client.enqueue(JobRequest.of("ping").in(Duration.ofHours(1)));
 
-            List<String> payloads = new ArrayList<>();
-            org.postgresql.PGConnection pg = listener.unwrap(org.postgresql.PGConnection.class);
-            await().atMost(Duration.ofSeconds(10)).until(() -> {
-                org.postgresql.PGNotification[] got = pg.getNotifications(100);
-                if (got != null) {
-                    for (org.postgresql.PGNotification n : got) {
-                        payloads.add(n.getParameter());
-                    }
-                }
-                return payloads.size() >= 2;
-            });
+            List<String> payloads = TestDatabase.notifications(listener, 2);
             // The highest priority among the available jobs, the earliest run_at among them: no
             // available job of the insert comes before that point in claim order.
             Notifier.Announced first = Notifier.announced(payloads.get(0));

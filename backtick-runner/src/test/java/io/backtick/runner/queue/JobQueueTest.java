@@ -368,21 +368,21 @@ class JobQueueTest {
 
     @Test
     void jobsStagedHandedBackOrReleasedAreAnnouncedWhereTheAvailableOnesStart() throws Exception {
-        try (Connection listener = io.backtick.runner.testsupport.TestDatabase.connect();
+        try (Connection listener = TestDatabase.connect();
              Statement listen = listener.createStatement()) {
-            listen.execute("listen \"backtick_" + db.settings().schema() + "\"");
+            listen.execute("listen \"" + io.backtick.runner.engine.Notifier.channel(db.settings().schema()) + "\"");
             client.enqueueAll(List.of(
                     JobRequest.of("w").withPriority(2).in(Duration.ofHours(1)),
                     JobRequest.of("w").withPriority(5).in(Duration.ofHours(2)),
                     JobRequest.of("w").withPriority(5).in(Duration.ofHours(3))));
-            assertThat(payloads(listener, 1)).containsExactly("none"); // the insert's: nothing available
+            assertThat(TestDatabase.notifications(listener, 1)).containsExactly("none"); // the insert's: nothing available
             db.dsl().execute("update jobs set run_at = run_at - interval '4 hours'");
 
             // Come due: the highest priority among them, the earliest run_at among them.
             MadeAvailable staged = queue.stageDue(100);
             assertThat(staged.jobs()).isEqualTo(3);
             assertThat(staged.start()).isEqualTo(position(5, "select min(run_at) from jobs"));
-            assertThat(payloads(listener, 1)).containsExactly(payload(staged.start()));
+            assertThat(TestDatabase.notifications(listener, 1)).containsExactly(payload(staged.start()));
 
             // A lost runner's jobs: only those that run again count, not those it discards.
             assertThat(queue.claim("lost", new String[] {"w"}, 10)).hasSize(3);
@@ -390,19 +390,19 @@ class JobQueueTest {
             MadeAvailable handedBack = db.maintenance().handBackFromEarlierStart("lost");
             assertThat(handedBack.jobs()).isEqualTo(3);
             assertThat(handedBack.start()).isEqualTo(position(2, "select run_at from jobs where priority = 2"));
-            assertThat(payloads(listener, 1)).containsExactly(payload(handedBack.start()));
+            assertThat(TestDatabase.notifications(listener, 1)).containsExactly(payload(handedBack.start()));
 
             // A stopping runner's hand-back, written with other outcomes.
             ClaimedJob job = queue.claim("stopping", new String[] {"w"}, 10).get(0);
             queue.finish(List.of(Outcome.release(job.id(), job.attempt())));
             assertThat(queue.find(job.id()).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
-            assertThat(payloads(listener, 1)).containsExactly(
+            assertThat(TestDatabase.notifications(listener, 1)).containsExactly(
                     payload(position(2, "select run_at from jobs where id = " + job.id())));
 
             // Nothing due: nothing announced.
             assertThat(queue.stageDue(100)).isEqualTo(new MadeAvailable(0, null));
             client.schedule("w");
-            assertThat(payloads(listener, 1)).singleElement().asString().startsWith("k 0 ");
+            assertThat(TestDatabase.notifications(listener, 1)).singleElement().asString().startsWith("k 0 ");
         }
     }
 
@@ -413,27 +413,6 @@ class JobQueueTest {
 
     private static String payload(JobQueue.ClaimPosition start) {
         return "k " + start.priority() + " " + java.time.temporal.ChronoUnit.MICROS.between(Instant.EPOCH, start.runAt());
-    }
-
-    /** The next {@code count} notifications' payloads, waiting for them. */
-    private static List<String> payloads(Connection listener, int count) {
-        List<String> payloads = new ArrayList<>();
-        org.postgresql.PGConnection pg;
-        try {
-            pg = listener.unwrap(org.postgresql.PGConnection.class);
-        } catch (SQLException e) {
-            throw new IllegalStateException(e);
-        }
-        await().atMost(Duration.ofSeconds(10)).until(() -> {
-            org.postgresql.PGNotification[] got = pg.getNotifications(100);
-            if (got != null) {
-                for (org.postgresql.PGNotification n : got) {
-                    payloads.add(n.getParameter());
-                }
-            }
-            return payloads.size() >= count;
-        });
-        return payloads;
     }
 
     @Test

@@ -113,6 +113,22 @@ public final class TestDatabase {
         return DriverManager.getConnection(s.jdbcUrl(), s.user(), s.password());
     }
 
+    /** The payloads of the next {@code count} notifications on {@code listener}, waiting up to 10 s for them. */
+    public static java.util.List<String> notifications(Connection listener, int count) throws SQLException {
+        java.util.List<String> payloads = new java.util.ArrayList<>();
+        org.postgresql.PGConnection pg = listener.unwrap(org.postgresql.PGConnection.class);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> {
+            org.postgresql.PGNotification[] got = pg.getNotifications(100);
+            if (got != null) {
+                for (org.postgresql.PGNotification n : got) {
+                    payloads.add(n.getParameter());
+                }
+            }
+            return payloads.size() >= count;
+        });
+        return payloads;
+    }
+
     public static void execute(String sql) {
         try (Connection c = connect(); Statement st = c.createStatement()) {
             st.execute(sql);
