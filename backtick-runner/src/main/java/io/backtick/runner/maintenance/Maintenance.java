@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +40,15 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * Rescue, prune and the report run once per interval across all runners: the runner that takes the
  * task's turn in the database runs it.
+ *
+ * <p>Three of these read index entries that a transaction left open anywhere in the database
+ * keeps, one for every job since it began: the rescue's reading of every running job, the report
+ * (every waiting job) and the unknown-claims check (every job this runner ran). Each comes at its
+ * interval only while it takes at most a hundredth of it, and otherwise once in
+ * {@link #COSTLY_SPACING} times as long as it last took ({@link #spacedAfter}), so that such a
+ * transaction costs the server at most about 1% of a connection for each while it lasts. The
+ * question for cancel requests, asked every second, reads an index of its own that holds only
+ * running jobs with a request.
  */
 public final class Maintenance extends PeriodicLoop {
 
@@ -48,15 +58,21 @@ public final class Maintenance extends PeriodicLoop {
      * The rescue's turn that reads every running job, to find those whose runner left no row to
      * say it was lost. It reads every entry of the running-jobs index, which a transaction left
      * open keeps growing, so it comes every {@link #RESCUE_EVERY} only while it takes no more than
-     * a hundredth of that, and otherwise once in {@link #RESCUE_ANYWHERE_SPACING} times its
+     * a hundredth of that, and otherwise once in {@link #COSTLY_SPACING} times its
      * length; the jobs of runners whose row shows them lost are rescued every round meanwhile.
      */
     static final String RESCUE_ANYWHERE = "rescue-anywhere";
-    static final int RESCUE_ANYWHERE_SPACING = 100;
+    /**
+     * A task whose reading grows while a transaction stays open comes at most once in this many
+     * times as long as it last took ({@link #spacedAfter}).
+     */
+    static final int COSTLY_SPACING = 100;
+    static final String REPORT_ABSENT_WORKERS = "report-absent-workers";
     static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
     static final Duration REPORT_EVERY = Duration.ofMinutes(1);
     /** How often, and after how long, a runner looks for jobs claimed in its name that never reached it. */
     static final Duration UNKNOWN_CLAIMS_EVERY = Duration.ofSeconds(30);
+    private static final String UNKNOWN_CLAIMS = "unknown-claims";
     static final Duration VACUUM_EVERY = Duration.ofSeconds(10);
     /** Fewer dead (or changed) rows than this are never worth a vacuum (or analyze) of our own. */
     static final long VACUUM_MIN_ROWS = 10_000;
@@ -71,6 +87,8 @@ public final class Maintenance extends PeriodicLoop {
     private final Duration retainCompleted;
     private final Duration retainDiscarded;
     private final Map<String, Long> nextAsk = new java.util.concurrent.ConcurrentHashMap<>();
+    /** {@link System#nanoTime}, or a test's clock: when tasks are due, and how long they took. */
+    private final LongSupplier nanoTime;
     private boolean toldAutovacuumOff;
     /**
      * The oldest transaction that held back cleanup when this runner last vacuumed, or null. While
@@ -85,6 +103,11 @@ public final class Maintenance extends PeriodicLoop {
 
     public Maintenance(MaintenanceQueue queue, JobExecutor executor, HeldJobs held, DatabaseHealth health, String runnerId,
                        Duration retainCompleted, Duration retainDiscarded) {
+        this(queue, executor, held, health, runnerId, retainCompleted, retainDiscarded, System::nanoTime);
+    }
+
+    Maintenance(MaintenanceQueue queue, JobExecutor executor, HeldJobs held, DatabaseHealth health, String runnerId,
+                Duration retainCompleted, Duration retainDiscarded, LongSupplier nanoTime) {
         super("maintenance", health, Duration.ofSeconds(1), Duration.ofSeconds(30));
         this.queue = queue;
         this.executor = executor;
@@ -93,6 +116,7 @@ public final class Maintenance extends PeriodicLoop {
         this.runnerId = runnerId;
         this.retainCompleted = retainCompleted;
         this.retainDiscarded = retainDiscarded;
+        this.nanoTime = nanoTime;
         this.horizon = new HorizonWatch(queue, InstantSource.system(), HorizonWatch.WARN_AFTER);
     }
 
@@ -118,12 +142,8 @@ public final class Maintenance extends PeriodicLoop {
         if (mayBeDue("prune", PRUNE_EVERY) && queue.takeTurn("prune", PRUNE_EVERY, runnerId)) {
             pruned = prune();
         }
-        if (mayBeDue("report-absent-workers", REPORT_EVERY) && queue.takeTurn("report-absent-workers", REPORT_EVERY, runnerId)) {
-            reportAbsentWorkers();
-        }
-        if (isDue("unknown-claims", UNKNOWN_CLAIMS_EVERY)) {
-            handBackUnknownClaims();
-        }
+        reportAbsentWorkersIfDue();
+        handBackUnknownClaimsIfDue();
         if (mayBeDue("vacuum", VACUUM_EVERY) && queue.takeTurn("vacuum", VACUUM_EVERY, runnerId)) {
             vacuumIfNeglected();
         }
@@ -145,7 +165,7 @@ public final class Maintenance extends PeriodicLoop {
      * once {@code every}.
      */
     private boolean isDue(String task, Duration every) {
-        long now = System.nanoTime();
+        long now = nanoTime.getAsLong();
         Long next = nextAsk.get(task);
         if (next != null && now - next < 0) {
             return false;
@@ -162,13 +182,9 @@ public final class Maintenance extends PeriodicLoop {
     public int rescue() {
         int total = inBatches(() -> queue.rescueFromLostRunners(Heartbeat.EXPIRY, BATCH).jobs());
         if (queue.takeTurn(RESCUE_ANYWHERE, RESCUE_EVERY, runnerId)) {
-            long started = System.nanoTime();
+            long started = nanoTime.getAsLong();
             total += inBatches(() -> queue.rescueLost(Heartbeat.EXPIRY, BATCH).jobs());
-            Duration took = Duration.ofNanos(System.nanoTime() - started);
-            Duration spacing = rescueAnywhereSpacing(took);
-            if (spacing.compareTo(RESCUE_EVERY) > 0) {
-                queue.postpone(RESCUE_ANYWHERE, spacing);
-            }
+            postponeIfCostly(RESCUE_ANYWHERE, started, RESCUE_EVERY);
         }
         if (total > 0) {
             log.warn("Rescued {} job(s) from runners that stopped heartbeating; they run again", total);
@@ -188,10 +204,29 @@ public final class Maintenance extends PeriodicLoop {
         return total;
     }
 
-    /** How long after a rescue of every running job that took {@code took} the next comes. */
-    static Duration rescueAnywhereSpacing(Duration took) {
-        Duration spaced = took.multipliedBy(RESCUE_ANYWHERE_SPACING);
-        return spaced.compareTo(RESCUE_EVERY) > 0 ? spaced : RESCUE_EVERY;
+    /**
+     * How long after a run of a task due every {@code every} that took {@code took} the next
+     * comes: {@code every}, or {@link #COSTLY_SPACING} times {@code took} if that is longer.
+     */
+    static Duration spacedAfter(Duration took, Duration every) {
+        Duration spaced = took.multipliedBy(COSTLY_SPACING);
+        return spaced.compareTo(every) > 0 ? spaced : every;
+    }
+
+    /** How long since {@code started} (a reading of {@link #nanoTime}). */
+    private Duration since(long started) {
+        return Duration.ofNanos(nanoTime.getAsLong() - started);
+    }
+
+    /**
+     * Pushes the next turn of {@code task} (one whose turn is taken in the database), which
+     * started at {@code started} and is due every {@code every}, back as {@link #spacedAfter} says.
+     */
+    private void postponeIfCostly(String task, long started, Duration every) {
+        Duration spacing = spacedAfter(since(started), every);
+        if (spacing.compareTo(every) > 0) {
+            queue.postpone(task, spacing);
+        }
     }
 
     /**
@@ -223,6 +258,23 @@ public final class Maintenance extends PeriodicLoop {
         }
         queue.recordResult("prune", "pruned " + total);
         return total;
+    }
+
+    /**
+     * Runs {@link #handBackUnknownClaims} if it is due: every {@link #UNKNOWN_CLAIMS_EVERY}, or
+     * later after a check that took long ({@link #spacedAfter}). Returns the jobs handed back.
+     */
+    int handBackUnknownClaimsIfDue() {
+        if (!isDue(UNKNOWN_CLAIMS, UNKNOWN_CLAIMS_EVERY)) {
+            return 0;
+        }
+        long started = nanoTime.getAsLong();
+        int n = handBackUnknownClaims();
+        Duration spacing = spacedAfter(since(started), UNKNOWN_CLAIMS_EVERY);
+        if (spacing.compareTo(UNKNOWN_CLAIMS_EVERY) > 0) {
+            nextAsk.put(UNKNOWN_CLAIMS, started + spacing.toNanos());
+        }
+        return n;
     }
 
     /**
@@ -298,6 +350,18 @@ public final class Maintenance extends PeriodicLoop {
 
     /** What {@link #vacuumIfNeglected} did. */
     public enum TableCare { NONE, VACUUMED, ANALYZED }
+
+    /**
+     * Runs {@link #reportAbsentWorkers} if this runner takes its turn: every {@link #REPORT_EVERY}
+     * across all runners, or later after a report that took long ({@link #spacedAfter}).
+     */
+    void reportAbsentWorkersIfDue() {
+        if (mayBeDue(REPORT_ABSENT_WORKERS, REPORT_EVERY) && queue.takeTurn(REPORT_ABSENT_WORKERS, REPORT_EVERY, runnerId)) {
+            long started = nanoTime.getAsLong();
+            reportAbsentWorkers();
+            postponeIfCostly(REPORT_ABSENT_WORKERS, started, REPORT_EVERY);
+        }
+    }
 
     /** Logs the jobs that wait for a worker no live runner serves, if any; returns them by worker. */
     Map<String, Long> reportAbsentWorkers() {

@@ -277,14 +277,21 @@ public final class MaintenanceQueue {
         return counts;
     }
 
-    /** The ids of running jobs held by {@code runnerId} that someone asked to cancel. */
+    /**
+     * The ids of running jobs held by {@code runnerId} that someone asked to cancel. Each runner
+     * with jobs running asks once a second, so this reads {@code jobs_cancel_requested_idx}, which
+     * holds only such jobs, not the running-jobs index, which a transaction left open fills with
+     * every job run since it began (migration {@code V9}).
+     */
     public List<Long> cancelRequested(String runnerId) {
-        return dsl.select(JOBS.ID).from(JOBS)
-                .where(JOBS.RUNNER_ID.eq(runnerId))
-                .and(JOBS.STATE.eq(inline(io.backtick.jooq.enums.JobState.running)))
-                .and(JOBS.CANCEL_REQUESTED_AT.isNotNull())
-                .fetch(JOBS.ID);
+        return dsl.fetch(CANCEL_REQUESTED, runnerId).getValues(0, Long.class);
     }
+
+    /** The running jobs of runner {@code ?} with a cancel request: the predicate of {@code jobs_cancel_requested_idx}. */
+    static final String CANCEL_REQUESTED = """
+            select id from jobs
+            where runner_id = ? and state = 'running' and cancel_requested_at is not null
+            """;
 
     /** What {@link #cancel} did. */
     public enum CancelResult { CANCELLED, REQUESTED, ALREADY_FINISHED, NOT_FOUND }

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -66,6 +67,12 @@ class MaintenanceTest {
                 Duration.ofDays(7), Duration.ofDays(30));
     }
 
+    /** A runner's maintenance whose clock moves only by {@code step} at each reading of it and as {@code now} is moved. */
+    private static Maintenance maintenance(String runnerId, AtomicLong now, Duration step) {
+        return new Maintenance(queue, null, new HeldJobs(), new io.backtick.runner.engine.DatabaseHealth(), runnerId,
+                Duration.ofDays(7), Duration.ofDays(30), () -> now.addAndGet(step.toNanos()));
+    }
+
     @Test
     void jobsOfALostRunnerGoBackWithALostErrorAndThoseOfALiveOneStay() {
         db.runners().register(new RunnerRegistry.RunnerInfo("alive", "h", 1, "dev", List.of("w")));
@@ -107,8 +114,8 @@ class MaintenanceTest {
 
     @Test
     void theReadingOfEveryRunningJobComesOnceInAHundredTimesItsLengthWhenThatIsLongerThanTheRound() {
-        assertThat(Maintenance.rescueAnywhereSpacing(Duration.ofMillis(3))).isEqualTo(Duration.ofSeconds(10));
-        assertThat(Maintenance.rescueAnywhereSpacing(Duration.ofMillis(254))).isEqualTo(Duration.ofMillis(25_400));
+        assertThat(Maintenance.spacedAfter(Duration.ofMillis(3), Duration.ofSeconds(10))).isEqualTo(Duration.ofSeconds(10));
+        assertThat(Maintenance.spacedAfter(Duration.ofMillis(254), Duration.ofSeconds(10))).isEqualTo(Duration.ofMillis(25_400));
 
         assertThat(queue.takeTurn("slow", Duration.ofSeconds(10), "a")).isTrue();
         queue.postpone("slow", Duration.ofHours(1));
@@ -339,6 +346,45 @@ class MaintenanceTest {
 
         assertThat(logged.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
                 .containsExactly("Jobs wait for workers no live runner serves: nobody's; worker (1)");
+    }
+
+    @Test
+    void anUnknownClaimsCheckThatTookLongComesNextOnceInAHundredTimesItsLength() {
+        // Each reading of this clock is a second after the last: the check takes a second.
+        AtomicLong slowClock = new AtomicLong();
+        Maintenance slow = maintenance("slow-checker", slowClock, Duration.ofSeconds(1));
+        assertThat(slow.handBackUnknownClaimsIfDue()).isZero();
+        long slowLost = running("slow-checker", Duration.ofSeconds(60), 1, 16);
+        slowClock.addAndGet(Duration.ofSeconds(85).toNanos()); // 87 s after the check began
+        assertThat(slow.handBackUnknownClaimsIfDue()).as("not 30 s but 100 s after a check of 1 s").isZero();
+        assertThat(db.jobs().find(slowLost).orElseThrow().state()).isEqualTo(JobState.RUNNING);
+        slowClock.addAndGet(Duration.ofSeconds(15).toNanos()); // 103 s after
+        assertThat(slow.handBackUnknownClaimsIfDue()).isEqualTo(1);
+
+        // A check of a microsecond comes again 30 s later.
+        AtomicLong quickClock = new AtomicLong();
+        Maintenance quick = maintenance("quick-checker", quickClock, Duration.ofNanos(1_000));
+        assertThat(quick.handBackUnknownClaimsIfDue()).isZero();
+        long quickLost = running("quick-checker", Duration.ofSeconds(60), 1, 16);
+        quickClock.addAndGet(Duration.ofSeconds(29).toNanos());
+        assertThat(quick.handBackUnknownClaimsIfDue()).isZero();
+        quickClock.addAndGet(Duration.ofSeconds(2).toNanos());
+        assertThat(quick.handBackUnknownClaimsIfDue()).isEqualTo(1);
+        assertThat(db.jobs().find(quickLost).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+    }
+
+    @Test
+    void aReportOfAbsentWorkersThatTookLongPushesBackTheNextTurnOfEveryRunner() {
+        String nextRunIn = "select extract(epoch from next_run_at - now()) from maintenance where task = ?";
+        db.dsl().execute("update maintenance set next_run_at = now() where task = ?", Maintenance.REPORT_ABSENT_WORKERS);
+        maintenance("quick-reporter", new AtomicLong(), Duration.ofNanos(1_000)).reportAbsentWorkersIfDue();
+        assertThat(db.dsl().fetchOne(nextRunIn, Maintenance.REPORT_ABSENT_WORKERS).get(0, Double.class))
+                .as("a quick report: the next in a minute").isBetween(50.0, 60.0);
+
+        db.dsl().execute("update maintenance set next_run_at = now() where task = ?", Maintenance.REPORT_ABSENT_WORKERS);
+        maintenance("slow-reporter", new AtomicLong(), Duration.ofSeconds(2)).reportAbsentWorkersIfDue();
+        assertThat(db.dsl().fetchOne(nextRunIn, Maintenance.REPORT_ABSENT_WORKERS).get(0, Double.class))
+                .as("a report of 2 s: the next in 200 s").isBetween(190.0, 200.0);
     }
 
     @Test

@@ -126,6 +126,13 @@ class QueryPlanTest {
                 .contains("runner_id = ANY ($0)").doesNotContain("Seq Scan on jobs");
     }
 
+    @Test
+    void askingForCancelRequestsReadsTheirOwnIndexNotEveryRunningJob() {
+        // 1,000 jobs run under plan-test; none has a cancel request.
+        String plan = genericPlan(MaintenanceQueue.CANCEL_REQUESTED, "'plan-test'");
+        assertThat(plan).contains("jobs_cancel_requested_idx").doesNotContain("jobs_running_idx").doesNotContain("Seq Scan");
+    }
+
     private static String explain(String sql) {
         return db.dsl().fetch("explain " + sql).stream().map(r -> r.get(0, String.class))
                 .collect(Collectors.joining("\n"));
