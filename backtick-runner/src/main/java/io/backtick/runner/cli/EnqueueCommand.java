@@ -73,7 +73,7 @@ final class EnqueueCommand implements Callable<Integer> {
         JobRequest request = request();
         try (QueueDatabase queue = QueueCommands.open(database)) {
             long id = BacktickClient.create(queue.dataSource()).withSchema(queue.settings().schema()).enqueue(request);
-            if (!queue.jobs().isWorkerDeclared(worker)) {
+            if (!queue.isWorkerDeclared(worker)) {
                 System.err.println("backtick: note: no runner has declared a worker named '" + worker
                         + "' yet; the job waits until one that serves it starts");
             }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.backtick.api.JobState;
 import io.backtick.jooq.tables.records.JobsRecord;
 import java.sql.Array;
+import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -477,8 +478,20 @@ public final class JobQueue {
 
     /** Whether any runner has declared a worker of this name. */
     public boolean isWorkerDeclared(String name) {
-        return dsl.fetchExists(WORKERS, WORKERS.NAME.eq(name));
+        return dsl.connectionResult(c -> isWorkerDeclared(c, name));
     }
+
+    /** {@link #isWorkerDeclared(String)} on {@code c}, in plain JDBC. */
+    static boolean isWorkerDeclared(Connection c, String name) throws SQLException {
+        try (PreparedStatement s = c.prepareStatement(WORKER_DECLARED)) {
+            s.setString(1, name);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    static final String WORKER_DECLARED = "select 1 from workers where name = ?";
 
     public Optional<JobView> find(long id) {
         return dsl.selectFrom(JOBS).where(JOBS.ID.eq(id)).fetchOptional(JobQueue::view);

@@ -17,6 +17,9 @@ import org.jooq.impl.DSL;
  * The runner's connection to the queue: a small connection pool whose connections all have the
  * queue's schema as their search path (the generated jOOQ classes are unqualified, so one build
  * serves any schema), the jOOQ context over it, and the migrations.
+ *
+ * <p>The jOOQ context is made on first use: {@code backtick enqueue} never needs it, and jOOQ's
+ * first statement loads about 900 classes, two fifths of that command's time.
  */
 public final class QueueDatabase implements AutoCloseable {
 
@@ -26,17 +29,13 @@ public final class QueueDatabase implements AutoCloseable {
 
     private final DatabaseSettings settings;
     private final HikariDataSource pool;
-    private final DSLContext dsl;
+    private DSLContext dsl;
     private HikariDataSource claimPool;
     private DSLContext claimDsl;
 
     private QueueDatabase(DatabaseSettings settings, HikariDataSource pool) {
         this.settings = settings;
         this.pool = pool;
-        this.dsl = DSL.using(pool, SQLDialect.POSTGRES, new Settings()
-                .withRenderSchema(false)
-                .withExecuteLogging(false)
-                .withRenderFormatted(false));
     }
 
     /**
@@ -127,7 +126,20 @@ public final class QueueDatabase implements AutoCloseable {
     }
 
     public JobQueue jobs() {
-        return new JobQueue(dsl, dsl);
+        return new JobQueue(dsl(), dsl());
+    }
+
+    /**
+     * Whether any runner has declared a worker of this name: {@link JobQueue#isWorkerDeclared},
+     * without making the jOOQ context, for the commands that need nothing else of it.
+     */
+    public boolean isWorkerDeclared(String name) {
+        try (Connection c = pool.getConnection()) {
+            return JobQueue.isWorkerDeclared(c, name);
+        } catch (SQLException e) {
+            throw new DatabaseUnavailableException("cannot reach the database " + settings.describe() + ": "
+                    + DatabaseUnavailableException.reason(e), e);
+        }
     }
 
     /**
@@ -150,27 +162,33 @@ public final class QueueDatabase implements AutoCloseable {
     public synchronized JobQueue jobsForProducer() {
         if (claimPool == null) {
             claimPool = pool(settings, 2, pool.getPoolName() + "-claims", CLAIM_SESSION);
-            claimDsl = DSL.using(claimPool, SQLDialect.POSTGRES, dsl.settings());
+            claimDsl = DSL.using(claimPool, SQLDialect.POSTGRES, dsl().settings());
         }
-        return new JobQueue(dsl, claimDsl);
+        return new JobQueue(dsl(), claimDsl);
     }
 
     /** How the producer's claim connection is set up: see {@link #jobsForProducer}. */
     static final String CLAIM_SESSION = "set synchronous_commit = off; set plan_cache_mode = force_generic_plan";
 
     public ScheduleQueue schedules() {
-        return new ScheduleQueue(dsl);
+        return new ScheduleQueue(dsl());
     }
 
     public MaintenanceQueue maintenance() {
-        return new MaintenanceQueue(dsl);
+        return new MaintenanceQueue(dsl());
     }
 
     public RunnerRegistry runners() {
-        return new RunnerRegistry(dsl);
+        return new RunnerRegistry(dsl());
     }
 
-    public DSLContext dsl() {
+    public synchronized DSLContext dsl() {
+        if (dsl == null) {
+            dsl = DSL.using(pool, SQLDialect.POSTGRES, new Settings()
+                    .withRenderSchema(false)
+                    .withExecuteLogging(false)
+                    .withRenderFormatted(false));
+        }
         return dsl;
     }
 

@@ -7,6 +7,7 @@ import io.backtick.api.JobState;
 import io.backtick.runner.config.DatabaseSettings;
 import io.backtick.runner.queue.JobView;
 import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.queue.WorkerDefaults;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -215,6 +216,21 @@ class CliTest {
                 .startsWith("waiting for a worker no live runner serves: ").contains("cli-nobody-serves-this (1)"));
         assertThat(jobsOf("cli-nobody-serves-this")).extracting(JobView::id, JobView::state)
                 .containsExactly(org.assertj.core.groups.Tuple.tuple(id, JobState.AVAILABLE));
+    }
+
+    @Test
+    void enqueueNotesAWorkerNoRunnerHasDeclaredAndNotOneThatARunnerHas() throws IOException {
+        Result undeclared = enqueue("cli-undeclared", "1");
+        assertThat(undeclared.exit()).as(undeclared.err()).isEqualTo(0);
+        assertThat(undeclared.errLines()).containsExactly("backtick: note: no runner has declared a worker named "
+                + "'cli-undeclared' yet; the job waits until one that serves it starts");
+
+        try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
+            db.jobs().registerWorkers(List.of(new WorkerDefaults("cli-declared", "default", 0, 16, null)));
+        }
+        Result declared = enqueue("cli-declared", "1");
+        assertThat(declared.exit()).as(declared.err()).isEqualTo(0);
+        assertThat(declared.err()).isEmpty();
     }
 
     @Test
