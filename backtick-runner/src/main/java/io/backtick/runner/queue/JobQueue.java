@@ -438,14 +438,29 @@ public final class JobQueue {
      * stager holds.
      */
     public MadeAvailable stageDue(int limit) {
-        return MadeAvailable.of(dsl.fetchOne(STAGE_DUE, limit));
+        return stageDue(limit, null).made();
     }
 
-    /** Stages up to {@code ?} due jobs, oldest first: see {@link #stageDue}. */
-    static final String STAGE_DUE = """
+    /**
+     * {@link #stageDue(int)} of the due jobs whose run_at is {@code from} or later ({@code null}:
+     * all of them), reading {@code jobs_due_idx} from there instead of from its start: that index
+     * keeps an entry for every job staged since the oldest transaction still open in the database
+     * began, and a stage from the start passes them all.
+     */
+    public Stage stageDue(int limit, OffsetDateTime from) {
+        Record row = from == null ? dsl.fetchOne(STAGE_DUE, limit) : dsl.fetchOne(STAGE_DUE_FROM, from, limit);
+        return new Stage(MadeAvailable.of(row), row.get("latest", OffsetDateTime.class));
+    }
+
+    /** What a stage made available, and the latest run_at among the jobs it staged (null when none). */
+    public record Stage(MadeAvailable made, OffsetDateTime latest) {
+    }
+
+    /** Stages up to {@code ?} due jobs whose run_at comes after a point ({@code %s}), oldest first. */
+    private static final String STAGE = """
             with due as (
                 select id from jobs
-                where state in ('scheduled', 'retryable') and run_at <= now() -- reads jobs_due_idx
+                where state in ('scheduled', 'retryable')%s and run_at <= now() -- reads jobs_due_idx
                 order by run_at
                 limit ?
                 for update skip locked
@@ -454,7 +469,13 @@ public final class JobQueue {
                 where id = any(array(select id from due))
                 returning state, priority, run_at
             )
-            """ + MadeAvailable.announcing("staged");
+            """ + MadeAvailable.announcing("staged", ", max(run_at) as latest");
+
+    /** Stages up to {@code ?} due jobs, oldest first: see {@link #stageDue}. */
+    static final String STAGE_DUE = STAGE.formatted("");
+
+    /** Stages up to {@code ?2} due jobs whose run_at is {@code ?1} or later, oldest first. */
+    static final String STAGE_DUE_FROM = STAGE.formatted(" and run_at >= ?::timestamptz");
 
     /** Records the defaults each worker declares; the last runner to start with a worker wins. */
     public void registerWorkers(Collection<WorkerDefaults> workers) {

@@ -18,12 +18,17 @@ public record MadeAvailable(int jobs, JobQueue.ClaimPosition start) {
      * {@link #of(Record)}, and the announcement of where the available ones start.
      */
     static String announcing(String rows) {
+        return announcing(rows, "");
+    }
+
+    /** {@link #announcing(String)} with more columns over {@code rows} ({@code columns}: empty, or each led by a comma). */
+    static String announcing(String rows, String columns) {
         return """
-                select count(*)::int as jobs, %2$s as top_priority, %3$s as earliest,
+                select count(*)::int as jobs, %2$s as top_priority, %3$s as earliest%4$s,
                        backtick_announce_available(current_schema(), %2$s, %3$s)
                 from %1$s
                 """.formatted(rows, "max(priority) filter (where state = 'available')",
-                "min(run_at) filter (where state = 'available')");
+                "min(run_at) filter (where state = 'available')", columns);
     }
 
     static MadeAvailable of(Record row) {

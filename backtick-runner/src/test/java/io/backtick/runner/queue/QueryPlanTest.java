@@ -109,6 +109,13 @@ class QueryPlanTest {
     }
 
     @Test
+    void stagingFromAPointReadsTheDueIndexFromThere() {
+        String plan = genericPlan(JobQueue.STAGE_DUE_FROM, "now() - interval '1 minute'", "5000");
+        assertThat(plan).contains("Index Scan using jobs_due_idx").contains("run_at >= $1")
+                .doesNotContain("Seq Scan");
+    }
+
+    @Test
     void rescuingReadsTheRunningIndex() {
         String plan = explain("""
                 select j.id from jobs j
