@@ -94,7 +94,7 @@ public final class Producer extends Loop implements ClaimWake {
      * times its length: 5 s while looks take 50 ms. (At 20, looks took four times the server's time of claims from the head at 100
      * over ten minutes with a transaction held open, and burn-downs ran slower.)
      */
-    static final int SWEEP_SPACING = 100;
+    static final int SWEEP_SPACING = CostSpacing.FACTOR;
     /**
      * A sweep reports at most this many jobs. Up to this many, and as many as the runner has
      * places for, are claimed by primary key; more than that are claimed from where the first
@@ -432,7 +432,7 @@ public final class Producer extends Loop implements ClaimWake {
      * looks again, when looks come at least every {@code everyNanos}.
      */
     static long lookSpacing(long everyNanos, long readNanos) {
-        return Math.max(everyNanos, SWEEP_SPACING * readNanos);
+        return CostSpacing.nanos(everyNanos, readNanos);
     }
 
     /** How many claims started at the head of the queue (for tests). */

@@ -21,15 +21,13 @@ import java.util.function.LongSupplier;
  * takes no more than a hundredth of the time since the last one, every round reads from the
  * start, as it always did. Once it takes longer, the rounds in between stage only the jobs due at
  * or after the latest run_at the stager has staged ({@link JobQueue#stageDue(int, OffsetDateTime)}),
- * and the read from the start comes once in {@link #FULL_READ_SPACING} times as long as it last
- * took. Jobs that come due behind that point (one scheduled inside a transaction that lasted
+ * and the read from the start comes as {@link CostSpacing} allows: once in 100 times as long as
+ * it last took. Jobs that come due behind that point (one scheduled inside a transaction that lasted
  * longer than its delay) wait for it.
  */
 public final class Stager extends PeriodicLoop {
 
     static final int BATCH = 5_000;
-    /** The read from the start comes at most once in this many times as long as it last took. */
-    static final int FULL_READ_SPACING = 100;
 
     private final JobQueue queue;
     private final Consumer<JobQueue.ClaimPosition> onStaged;
@@ -54,7 +52,7 @@ public final class Stager extends PeriodicLoop {
     /** Stages what is due now; returns how many jobs became available. */
     public int runOnce() {
         long started = nanoTime.getAsLong();
-        OffsetDateTime from = stagedUpTo == null || started - fullReadAt >= FULL_READ_SPACING * fullReadNanos
+        OffsetDateTime from = stagedUpTo == null || started - fullReadAt >= CostSpacing.nanos(0, fullReadNanos)
                 ? null : stagedUpTo;
         int total = 0;
         int made;

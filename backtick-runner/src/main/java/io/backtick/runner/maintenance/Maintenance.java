@@ -1,5 +1,6 @@
 package io.backtick.runner.maintenance;
 
+import io.backtick.runner.engine.CostSpacing;
 import io.backtick.runner.engine.DatabaseHealth;
 import io.backtick.runner.engine.Heartbeat;
 import io.backtick.runner.engine.HeldJobs;
@@ -45,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * keeps, one for every job since it began: the rescue's reading of every running job, the report
  * (every waiting job) and the unknown-claims check (every job this runner ran). Each comes at its
  * interval only while it takes at most a hundredth of it, and otherwise once in
- * {@link #COSTLY_SPACING} times as long as it last took ({@link #spacedAfter}), so that such a
+ * 100 times as long as it last took ({@link CostSpacing}, {@link #spacedAfter}), so that such a
  * transaction costs the server at most about 1% of a connection for each while it lasts. The
  * question for cancel requests, asked every second, reads an index of its own that holds only
  * running jobs with a request.
@@ -58,15 +59,10 @@ public final class Maintenance extends PeriodicLoop {
      * The rescue's turn that reads every running job, to find those whose runner left no row to
      * say it was lost. It reads every entry of the running-jobs index, which a transaction left
      * open keeps growing, so it comes every {@link #RESCUE_EVERY} only while it takes no more than
-     * a hundredth of that, and otherwise once in {@link #COSTLY_SPACING} times its
+     * a hundredth of that, and otherwise once in 100 times its
      * length; the jobs of runners whose row shows them lost are rescued every round meanwhile.
      */
     static final String RESCUE_ANYWHERE = "rescue-anywhere";
-    /**
-     * A task whose reading grows while a transaction stays open comes at most once in this many
-     * times as long as it last took ({@link #spacedAfter}).
-     */
-    static final int COSTLY_SPACING = 100;
     static final String REPORT_ABSENT_WORKERS = "report-absent-workers";
     static final Duration PRUNE_EVERY = Duration.ofMinutes(1);
     static final Duration REPORT_EVERY = Duration.ofMinutes(1);
@@ -206,11 +202,10 @@ public final class Maintenance extends PeriodicLoop {
 
     /**
      * How long after a run of a task due every {@code every} that took {@code took} the next
-     * comes: {@code every}, or {@link #COSTLY_SPACING} times {@code took} if that is longer.
+     * comes: {@code every}, or 100 times {@code took} if that is longer ({@link CostSpacing}).
      */
     static Duration spacedAfter(Duration took, Duration every) {
-        Duration spaced = took.multipliedBy(COSTLY_SPACING);
-        return spaced.compareTo(every) > 0 ? spaced : every;
+        return CostSpacing.after(took, every);
     }
 
     /** How long since {@code started} (a reading of {@link #nanoTime}). */
