@@ -60,6 +60,8 @@ public final class Bench {
 
     private final DatabaseSettings settings;
     private final BenchOptions options;
+    /** Continuous mode: how long after its enqueue each job is to run ({@code --in}); null for at once. */
+    private final Duration scheduledIn;
     private final Progress progress;
     private final Cleanup cleanup;
     private volatile boolean dropped;
@@ -77,6 +79,7 @@ public final class Bench {
     public Bench(DatabaseSettings settings, BenchOptions options, Progress progress, Cleanup cleanup) {
         this.settings = settings;
         this.options = options;
+        this.scheduledIn = options.scheduledIn();
         this.progress = progress;
         this.cleanup = cleanup;
     }
@@ -395,13 +398,16 @@ public final class Bench {
                             LockSupport.parkNanos(wait);
                         }
                         if (n < warmup) {
-                            client.enqueue(JobRequest.ofJson(BenchWorker.NAME, BenchWorker.CONTINUOUS_WARMUP_ARGS)
-                                    .withPriority(WARMUP_PRIORITY));
+                            client.enqueue(scheduled(JobRequest.ofJson(BenchWorker.NAME, BenchWorker.CONTINUOUS_WARMUP_ARGS)
+                                    .withPriority(WARMUP_PRIORITY)));
                             warmedUp.incrementAndGet();
                         } else {
                             long seq = n - warmup;
-                            client.enqueue(JobRequest.ofJson(BenchWorker.NAME, "[" + seq + "]").withPriority(TIMED_PRIORITY));
-                            latencies.committed(seq, System.nanoTime());
+                            // A scheduled job is due its delay after the enqueue's transaction began, by the
+                            // database's clock: timed from a moment just before that, it is if anything later.
+                            long asked = System.nanoTime();
+                            client.enqueue(scheduled(JobRequest.ofJson(BenchWorker.NAME, "[" + seq + "]").withPriority(TIMED_PRIORITY)));
+                            latencies.committed(seq, scheduledIn == null ? System.nanoTime() : asked + scheduledIn.toNanos());
                             enqueued.incrementAndGet();
                         }
                     }
@@ -422,12 +428,19 @@ public final class Bench {
         long enqueueEnd = System.nanoTime();
         abortIfCleaningUp();
         awaitCompleted(total, runner, worker, schema);
-        timedFromNanos = start;
+        // Scheduled jobs are processed from when the first of them came due.
+        long firstStart = scheduledIn == null ? start : start + scheduledIn.toNanos();
+        timedFromNanos = firstStart;
         timedToNanos = System.nanoTime();
         return new BenchReport.Phase[] {
             BenchReport.Phase.of(enqueued.get(), enqueueEnd - start),
-            BenchReport.Phase.of(enqueued.get(), timedToNanos - start)
+            BenchReport.Phase.of(enqueued.get(), timedToNanos - firstStart)
         };
+    }
+
+    /** The request as continuous mode enqueues it: to run {@code --in} after its enqueue, if given. */
+    private JobRequest scheduled(JobRequest request) {
+        return scheduledIn == null ? request : request.in(scheduledIn);
     }
 
     /**

@@ -17,16 +17,20 @@ import java.util.Objects;
  *                 that then stop; continuous, the first jobs of the stream, by the runner that is then timed
  * @param rate     continuous: jobs enqueued per second
  * @param duration continuous: how long jobs are enqueued; steady: how long the runners are timed
+ * @param scheduledIn continuous: each job is enqueued to run this long after its enqueue, and timed from then
+ *                 (null: to run at once, timed from its commit)
  * @param depth    steady: how many jobs are kept waiting in the queue
  * @param history  jobs already completed before the run, kept in the table as retention keeps finished jobs
  * @param keep     leave the schema in place at the end, for inspection
  * @param analyze  burn-down and steady: refresh the planner's statistics after the enqueue, before timing the runner
  */
 public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int runners, int warmup, double rate,
-                           Duration duration, int depth, int history, boolean keep, boolean analyze) {
+                           Duration duration, Duration scheduledIn, int depth, int history, boolean keep, boolean analyze) {
 
     /** Jobs one continuous run may time: two arrays of this many longs stay well inside the launcher's heap. */
     public static final int MAX_CONTINUOUS_JOBS = 2_000_000;
+    /** The furthest ahead continuous mode schedules its jobs ({@code --in}). */
+    public static final Duration MAX_SCHEDULED_IN = Duration.ofHours(1);
     /** The deepest queue steady mode keeps: filling it is untimed but not free (about 3 s a million here). */
     public static final int MAX_DEPTH = 50_000_000;
     /** The most finished jobs the bench puts in the table before a run: some 24 GB with their indexes. */
@@ -69,7 +73,9 @@ public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int ru
             if (backlog < 0) {
                 throw new ConfigException("--backlog must not be negative, was " + backlog);
             }
+            requireNoScheduledIn(mode, scheduledIn);
         } else if (mode == Mode.STEADY) {
+            requireNoScheduledIn(mode, scheduledIn);
             Objects.requireNonNull(duration, "duration");
             if (depth < 1 || depth > MAX_DEPTH) {
                 throw new ConfigException("--depth must be between 1 and " + MAX_DEPTH + ", was " + depth);
@@ -85,6 +91,9 @@ public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int ru
             if (duration.isNegative() || duration.isZero()) {
                 throw new ConfigException("--duration must be positive, was " + duration);
             }
+            if (scheduledIn != null && (scheduledIn.isNegative() || scheduledIn.compareTo(MAX_SCHEDULED_IN) > 0)) {
+                throw new ConfigException("--in must be between 0 and 1h, was " + scheduledIn);
+            }
             // Fields are not assigned yet in a compact constructor: compute from the parameters.
             double total = rate * duration.toNanos() / 1e9;
             if (total < 1) {
@@ -94,6 +103,12 @@ public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int ru
                 throw new ConfigException("--rate × --duration must stay within " + MAX_CONTINUOUS_JOBS
                         + " jobs (each one's latency is kept in memory)");
             }
+        }
+    }
+
+    private static void requireNoScheduledIn(Mode mode, Duration scheduledIn) {
+        if (scheduledIn != null) {
+            throw new ConfigException("--in is for continuous mode, not " + mode.label());
         }
     }
 

@@ -100,6 +100,9 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
             map.put("rate", options.rate());
             map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
             map.put("warmup", options.warmup());
+            if (options.scheduledIn() != null) {
+                map.put("scheduled_in_ms", options.scheduledIn().toMillis());
+            }
         }
         if (history != null) {
             map.put("history", options.history());
@@ -192,7 +195,9 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
         }
         if (latency != null) {
             text.append(String.format(Locale.ROOT,
-                    "latency  enqueue commit to job start: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%s%n",
+                    "latency  %s: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms%s%n",
+                    options.scheduledIn() == null ? "enqueue commit to job start"
+                            : "due time to job start (each job enqueued to run " + options.scheduledIn().toMillis() + " ms later)",
                     latency.p50(), latency.p90(), latency.p99(), latency.max(), options.warmup() > 0 ? ""
                             : " (a runner just started, its JVM still compiling: --warmup 5000 times one that has run a while)"));
         }

@@ -6,7 +6,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 
 /**
  * Times each continuous-mode job from the moment its enqueue committed (the client's call
- * returned) to the moment its worker started, by {@link System#nanoTime()} in this one JVM. Job
+ * returned), or for a job scheduled ahead ({@code --in}) from the moment it came due, to the moment its worker started, by {@link System#nanoTime()} in this one JVM. Job
  * {@code seq} has slot {@code seq} in two arrays sized up front, so recording allocates nothing.
  */
 public final class LatencyRecorder {

@@ -73,6 +73,11 @@ final class BenchCommand implements Callable<Integer> {
             description = "Continuous: how long to enqueue; steady: how long to time the runners, e.g. 30s (default: 10s).")
     Duration duration;
 
+    @Option(names = "--in", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "Continuous: enqueue each job to run this long after its enqueue, as `backtick enqueue --in` "
+                    + "does, and time it from then to its start: how late scheduled jobs start, e.g. 500ms.")
+    Duration scheduledIn;
+
     @Option(names = "--depth", paramLabel = "N",
             description = "Steady: jobs kept waiting in the queue while the runners work (enqueued first, untimed, "
                     + "then topped up in bulk as the runners claim them), to measure the rate at a given depth.")
@@ -179,16 +184,18 @@ final class BenchCommand implements Callable<Integer> {
             refuse(rate != null, "--rate is for continuous mode; steady mode (--depth) enqueues as fast as the runners claim");
             refuse(jobs != null, "--jobs is for burn-down mode; steady mode (--depth) runs for --duration");
             refuse(backlog > 0, "--backlog is for burn-down mode; steady mode's --depth is the backlog");
+            refuse(scheduledIn != null, "--in is for continuous mode (--rate, --duration), not with --depth");
             return new BenchOptions(BenchOptions.Mode.STEADY, 0, 0, threads, runners, warmup, 0,
-                    duration != null ? duration : Duration.ofSeconds(10), depth, history, keep, !noAnalyze);
+                    duration != null ? duration : Duration.ofSeconds(10), null, depth, history, keep, !noAnalyze);
         }
         boolean continuous = rate != null || duration != null;
         refuse(continuous && jobs != null, "--jobs is for burn-down mode; continuous mode "
                 + "(--rate, --duration) enqueues rate × duration jobs");
         refuse(continuous && backlog > 0, "--backlog is for burn-down mode, not with --rate or --duration");
+        refuse(!continuous && scheduledIn != null, "--in is for continuous mode: give --rate or --duration with it");
         return new BenchOptions(continuous ? BenchOptions.Mode.CONTINUOUS : BenchOptions.Mode.BURN_DOWN,
                 jobs != null ? jobs : 100_000, backlog, threads, runners, warmup, rate != null ? rate : 1_000,
-                duration != null ? duration : Duration.ofSeconds(10), 0, history, keep, !noAnalyze);
+                duration != null ? duration : Duration.ofSeconds(10), continuous ? scheduledIn : null, 0, history, keep, !noAnalyze);
     }
 
     private void refuse(boolean refused, String why) {

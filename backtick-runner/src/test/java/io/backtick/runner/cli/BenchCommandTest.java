@@ -227,6 +227,39 @@ class BenchCommandTest {
     }
 
     @Test
+    void continuousModeWithInSchedulesEveryJobAndTimesItFromItsDueTime() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+        try {
+            JsonNode report = json(bench(schema, "--rate", "100", "--duration", "1s", "--in", "300ms", "--threads", "4",
+                    "--keep", "--json"));
+
+            assertThat(report.path("scheduled_in_ms").asLong()).isEqualTo(300);
+            assertThat(report.path("completed").asLong()).isEqualTo(100);
+            assertThat(report.path("latency_ms").path("jobs").asLong()).isEqualTo(100);
+            try (Connection c = TestDatabase.connect(); PreparedStatement jobs = c.prepareStatement(
+                    "select count(*), min(run_at - created_at), max(run_at - created_at), bool_and(attempted_at >= run_at)"
+                            + " from " + schema + ".jobs where state = 'completed'")) {
+                ResultSet r = jobs.executeQuery();
+                r.next();
+                assertThat(r.getLong(1)).isEqualTo(100);
+                assertThat(r.getString(2)).as("each due 300 ms after its enqueue").isEqualTo("00:00:00.3");
+                assertThat(r.getString(3)).isEqualTo("00:00:00.3");
+                assertThat(r.getBoolean(4)).as("none started before it was due").isTrue();
+            }
+        } finally {
+            TestDatabase.dropSchema(schema);
+        }
+    }
+
+    @Test
+    void inOutsideContinuousModeIsAUsageError() throws IOException {
+        CliTest.Result result = bench(TestDatabase.newSchema(BenchCommandTest.class), "--jobs", "100", "--in", "1s");
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(result.errLines().get(0)).startsWith("backtick: --in is for continuous mode");
+    }
+
+    @Test
     void steadyModeKeepsTheQueueAtItsDepthAndLosesNoJobItStarted() throws IOException, SQLException {
         String schema = TestDatabase.newSchema(BenchCommandTest.class);
         try {
