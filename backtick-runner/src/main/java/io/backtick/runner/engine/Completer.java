@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,14 +30,22 @@ public final class Completer extends Loop {
     private final LinkedBlockingQueue<Outcome> pending = new LinkedBlockingQueue<>();
     private final AtomicLong written = new AtomicLong();
     private final HeldJobs held;
+    private final Consumer<Duration> retriesDueIn;
 
     public Completer(JobQueue queue, DatabaseHealth health, Duration flushTimeout) {
         this(queue, health, flushTimeout, new HeldJobs());
     }
 
     public Completer(JobQueue queue, DatabaseHealth health, Duration flushTimeout, HeldJobs held) {
+        this(queue, health, flushTimeout, held, delay -> { });
+    }
+
+    /** With {@code retriesDueIn} told, after each batch that set jobs to retry, how soon the first of them is due. */
+    public Completer(JobQueue queue, DatabaseHealth health, Duration flushTimeout, HeldJobs held,
+                     Consumer<Duration> retriesDueIn) {
         super("backtick-completer", flushTimeout.plusSeconds(5));
         this.held = held;
+        this.retriesDueIn = retriesDueIn;
         this.queue = queue;
         this.health = health;
         this.flushTimeout = flushTimeout;
@@ -95,6 +104,7 @@ public final class Completer extends Loop {
                 written.addAndGet(batch.size());
                 held.written(batch);
                 health.ok();
+                announceRetries(batch);
                 return true;
             } catch (RuntimeException e) {
                 health.lost("completer", e);
@@ -112,6 +122,19 @@ public final class Completer extends Loop {
                 return false;
             }
             pause = Math.min(pause * 2, 5_000);
+        }
+    }
+
+    /** Tells when the first retry of a written batch is due, so the stager makes it available then. */
+    private void announceRetries(List<Outcome> batch) {
+        Duration first = null;
+        for (Outcome outcome : batch) {
+            if (outcome.kind() == Outcome.Kind.RETRY && (first == null || outcome.retryIn().compareTo(first) < 0)) {
+                first = outcome.retryIn();
+            }
+        }
+        if (first != null) {
+            retriesDueIn.accept(first);
         }
     }
 

@@ -12,6 +12,7 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.Properties;
+import java.util.function.Consumer;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
 import org.slf4j.Logger;
@@ -30,6 +31,10 @@ import org.slf4j.LoggerFactory;
  * before that point (an enqueue that committed late) are claimed too. A notification without
  * that point (a queue migrated before V7) and a new connection, after which jobs may have
  * arrived unannounced, wake it to claim from the head.
+ *
+ * <p>An insert of jobs scheduled for later says when the first of them is due
+ * ({@code V10__notify_when_scheduled_jobs_fall_due.sql}), and the stager is asked for a round
+ * then: its own reading of the next due job came before the insert.
  */
 public final class Notifier extends Loop {
 
@@ -38,15 +43,22 @@ public final class Notifier extends Loop {
 
     private final DatabaseSettings database;
     private final ClaimWake producer;
+    private final Consumer<Instant> scheduledFor;
     private Connection connection;
     private String arrivalToken;
     private volatile boolean listening;
     private long reconnectPause;
 
     public Notifier(DatabaseSettings database, ClaimWake producer) {
+        this(database, producer, runAt -> { });
+    }
+
+    /** With {@code scheduledFor} told when the first of the scheduled jobs an insert announces falls due. */
+    public Notifier(DatabaseSettings database, ClaimWake producer, Consumer<Instant> scheduledFor) {
         super("backtick-notifier", Duration.ofSeconds(5));
         this.database = database;
         this.producer = producer;
+        this.scheduledFor = scheduledFor;
     }
 
     /** The channel the trigger of V4__notify_on_insert.sql notifies for a schema. */
@@ -67,6 +79,9 @@ public final class Notifier extends Loop {
                 // wake-ups coalesce, and it keeps the earliest point it was told of.
                 for (PGNotification n : notifications) {
                     Announced a = announced(n.getParameter());
+                    if (a.scheduledFor() != null) {
+                        scheduledFor.accept(a.scheduledFor());
+                    }
                     if (a.fromHead()) {
                         producer.wakeFromHead();
                     } else if (a.start() != null) {
@@ -114,29 +129,45 @@ public final class Notifier extends Loop {
     /**
      * What a notification's payload says: where the inserted jobs start in claim order, that none
      * of them is available yet ({@code start} null, not from the head), or nothing this runner
-     * understands (from the head).
+     * understands (from the head); and when the first of the scheduled jobs it inserted falls
+     * due, by the database's clock (null if it inserted none).
      */
-    record Announced(JobQueue.ClaimPosition start, boolean fromHead) {
+    record Announced(JobQueue.ClaimPosition start, boolean fromHead, Instant scheduledFor) {
+        Announced(JobQueue.ClaimPosition start, boolean fromHead) {
+            this(start, fromHead, null);
+        }
     }
 
-    /** Reads the payload of {@code V7__notify_where_new_jobs_start.sql}: 'k priority micros' or 'none'. */
+    /**
+     * Reads the payload of {@code V7__notify_where_new_jobs_start.sql} and
+     * {@code V10__notify_when_scheduled_jobs_fall_due.sql}: 'k priority micros' where the available
+     * jobs start, 's micros' when the first scheduled one falls due, both one after the other, or
+     * 'none'.
+     */
     static Announced announced(String payload) {
         if ("none".equals(payload)) {
             return new Announced(null, false);
         }
         String[] parts = payload == null ? new String[0] : payload.split(" ");
-        if (parts.length == 3 && parts[0].equals("k")) {
-            try {
-                int priority = Integer.parseInt(parts[1]);
-                long micros = Long.parseLong(parts[2]);
-                OffsetDateTime runAt = Instant.EPOCH.plus(micros, ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
-                // Id 0 comes before every job's id: the claim takes the jobs at that run_at too.
-                return new Announced(new JobQueue.ClaimPosition(priority, runAt, 0), false);
-            } catch (NumberFormatException e) {
-                return new Announced(null, true);
+        try {
+            if (parts.length == 2 && parts[0].equals("s")) {
+                return new Announced(null, false, instant(parts[1]));
             }
+            if ((parts.length == 3 || parts.length == 5 && parts[3].equals("s")) && parts[0].equals("k")) {
+                int priority = Integer.parseInt(parts[1]);
+                OffsetDateTime runAt = instant(parts[2]).atOffset(ZoneOffset.UTC);
+                // Id 0 comes before every job's id: the claim takes the jobs at that run_at too.
+                return new Announced(new JobQueue.ClaimPosition(priority, runAt, 0), false,
+                        parts.length == 5 ? instant(parts[4]) : null);
+            }
+        } catch (NumberFormatException e) {
+            return new Announced(null, true);
         }
         return new Announced(null, true);
+    }
+
+    private static Instant instant(String micros) {
+        return Instant.EPOCH.plus(Long.parseLong(micros), ChronoUnit.MICROS);
     }
 
     private void close() {

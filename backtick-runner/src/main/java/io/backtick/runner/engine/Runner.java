@@ -62,7 +62,7 @@ public final class Runner implements Service {
         JobQueue queue = database.jobs();
         RunnerMetrics metrics = new RunnerMetrics(meters);
         HeldJobs held = new HeldJobs();
-        this.completer = new Completer(queue, health, Duration.ofSeconds(10), held);
+        this.completer = new Completer(queue, health, Duration.ofSeconds(10), held, this::retriesDueIn);
         this.executor = new JobExecutor(workers, completer, new Backoff(settings.retryBase()),
                 settings.defaultTimeout(), settings.threads(), clock, metrics);
         Wakeup wakeup = new Wakeup();
@@ -81,7 +81,7 @@ public final class Runner implements Service {
         this.schedules = workers.schedules().stream()
                 .map(s -> ScheduleSpec.of(s.name(), s.schedule(), settings.scheduleZone()))
                 .toList();
-        this.notifier = new Notifier(database.settings(), producer);
+        this.notifier = new Notifier(database.settings(), producer, stager::dueAt);
         this.maintenance = new Maintenance(database.maintenance(), executor, held, health, settings.runnerId(),
                 settings.retainCompleted(), settings.retainDiscarded());
         metrics.gauge("backtick.database.cleanup.held.seconds",
@@ -89,6 +89,11 @@ public final class Runner implements Service {
                 () -> maintenance.cleanupHeldBack().toSeconds());
         this.scheduler = new Scheduler(database.schedules(), workers, health,
                 min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wakeFrom);
+    }
+
+    /** The completer's word that retries it wrote fall due in {@code delay}; it writes only once started. */
+    private void retriesDueIn(Duration delay) {
+        stager.dueIn(delay);
     }
 
     private static Duration min(Duration a, Duration b) {

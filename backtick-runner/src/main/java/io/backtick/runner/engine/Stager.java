@@ -3,7 +3,10 @@ package io.backtick.runner.engine;
 import io.backtick.runner.queue.JobQueue;
 import io.backtick.runner.queue.MadeAvailable;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.OffsetDateTime;
+import java.time.temporal.ChronoUnit;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 
@@ -24,6 +27,14 @@ import java.util.function.LongSupplier;
  * and the read from the start comes as {@link CostSpacing} allows: once in 100 times as long as
  * it last took. Jobs that come due behind that point (one scheduled inside a transaction that lasted
  * longer than its delay) wait for it.
+ *
+ * <p>Rounds come when jobs fall due, not only once per poll interval: each stage also reads when
+ * the next waiting job is due, and the stager waits only that long ({@link #nextRoundIn}). A job
+ * scheduled after that read for a time before the next round is announced by its enqueue's
+ * notification ({@link #dueAt}), a retry written by this runner by its completer
+ * ({@link #dueIn}); a retry another runner wrote is found at the next round, within the poll
+ * interval. So a job scheduled for a moment starts within milliseconds of it (rounds come at most
+ * every {@link PeriodicLoop#MIN_GAP}), where it waited up to a poll interval before.
  */
 public final class Stager extends PeriodicLoop {
 
@@ -36,6 +47,12 @@ public final class Stager extends PeriodicLoop {
     private OffsetDateTime stagedUpTo;
     private long fullReadAt;
     private long fullReadNanos;
+    /** How long after the last round the next waiting job falls due; null if none waits or the round failed. */
+    private volatile Duration nextDueIn;
+    /** The database's clock less this JVM's, in microseconds, as of the last round ({@link #heard}). */
+    private volatile long databaseAheadMicros;
+    /** {@link System#nanoTime()} of that reading; 0 before the first. */
+    private long aheadReadAt;
 
     public Stager(JobQueue queue, DatabaseHealth health, Duration interval, Consumer<JobQueue.ClaimPosition> onStaged) {
         this(queue, health, interval, onStaged, System::nanoTime);
@@ -56,8 +73,10 @@ public final class Stager extends PeriodicLoop {
                 ? null : stagedUpTo;
         int total = 0;
         int made;
+        nextDueIn = null;
         do {
             JobQueue.Stage stage = queue.stageDue(BATCH, from);
+            heard(stage);
             if (from == null) {
                 // Only the statement that read from the start: later batches resume.
                 fullReadAt = started;
@@ -75,6 +94,44 @@ public final class Stager extends PeriodicLoop {
             }
         } while (made == BATCH);
         return total;
+    }
+
+    /**
+     * Takes note of when the next waiting job falls due, by the database's clock, and of how far
+     * that clock is ahead of this JVM's. The database read its clock before this JVM reads its
+     * own, so each reading of the difference falls short of it by the time between (the
+     * statement's way back, a thread waiting for a core): the estimate is the largest reading,
+     * let down by a millisecond a second so that it follows a clock that is slewed.
+     */
+    private void heard(JobQueue.Stage stage) {
+        Instant local = Instant.now();
+        long now = System.nanoTime();
+        Instant database = stage.databaseNow().toInstant();
+        long reading = ChronoUnit.MICROS.between(local, database);
+        long decayed = databaseAheadMicros - TimeUnit.NANOSECONDS.toMillis(now - aheadReadAt);
+        databaseAheadMicros = aheadReadAt == 0 ? reading : Math.max(reading, decayed);
+        aheadReadAt = now == 0 ? 1 : now;
+        nextDueIn = stage.nextDue() == null ? null : Duration.between(database, stage.nextDue().toInstant());
+    }
+
+    /**
+     * Asks for a round when a job scheduled for {@code runAt}, by the database's clock, falls due:
+     * one enqueued since the last round, which that round's reading of the next due job missed.
+     */
+    public void dueAt(Instant runAt) {
+        long inMicros = ChronoUnit.MICROS.between(Instant.now(), runAt) - databaseAheadMicros;
+        roundBy(System.nanoTime() + TimeUnit.MICROSECONDS.toNanos(Math.max(0, inMicros)));
+    }
+
+    /** Asks for a round {@code delay} from now: a retry this runner has just written. */
+    public void dueIn(Duration delay) {
+        roundBy(System.nanoTime() + delay.toNanos());
+    }
+
+    @Override
+    protected Duration nextRoundIn() {
+        Duration next = nextDueIn;
+        return next == null ? super.nextRoundIn() : next;
     }
 
     @Override

@@ -449,14 +449,24 @@ public final class JobQueue {
      */
     public Stage stageDue(int limit, OffsetDateTime from) {
         Record row = from == null ? dsl.fetchOne(STAGE_DUE, limit) : dsl.fetchOne(STAGE_DUE_FROM, from, limit);
-        return new Stage(MadeAvailable.of(row), row.get("latest", OffsetDateTime.class));
+        return new Stage(MadeAvailable.of(row), row.get("latest", OffsetDateTime.class),
+                row.get("next_due", OffsetDateTime.class), row.get("database_now", OffsetDateTime.class));
     }
 
-    /** What a stage made available, and the latest run_at among the jobs it staged (null when none). */
-    public record Stage(MadeAvailable made, OffsetDateTime latest) {
+    /**
+     * What a stage made available, the latest run_at among the jobs it staged (null when none),
+     * the earliest run_at of the jobs still waiting for their time (null when none), and the
+     * database's clock as the statement ended, to tell how far off that run_at is.
+     */
+    public record Stage(MadeAvailable made, OffsetDateTime latest, OffsetDateTime nextDue, OffsetDateTime databaseNow) {
     }
 
-    /** Stages up to {@code ?} due jobs whose run_at comes after a point ({@code %s}), oldest first. */
+    /**
+     * Stages up to {@code ?} due jobs whose run_at comes after a point ({@code %s}), oldest first,
+     * and reads when the next waiting job falls due: a range scan of {@code jobs_due_idx} from now
+     * on, which passes none of the entries of jobs staged before (their run_at has passed). The
+     * jobs due now that the stage left to another runner's stage are not among those.
+     */
     private static final String STAGE = """
             with due as (
                 select id from jobs
@@ -469,7 +479,8 @@ public final class JobQueue {
                 where id = any(array(select id from due))
                 returning state, priority, run_at
             )
-            """ + MadeAvailable.announcing("staged", ", max(run_at) as latest");
+            """ + MadeAvailable.announcing("staged", ", max(run_at) as latest, clock_timestamp() as database_now, "
+            + "(select min(run_at) from jobs where state in ('scheduled', 'retryable') and run_at > now()) as next_due");
 
     /** Stages up to {@code ?} due jobs, oldest first: see {@link #stageDue}. */
     static final String STAGE_DUE = STAGE.formatted("");

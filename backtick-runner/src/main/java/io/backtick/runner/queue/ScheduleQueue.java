@@ -81,6 +81,20 @@ public final class ScheduleQueue {
     }
 
     /**
+     * How long until the earliest tick still to come of the unpaused schedules among
+     * {@code names}, by the database's clock; empty if none has one. Ticks already due (a
+     * schedule that cannot be read stays at its due tick) are not counted.
+     */
+    public Optional<Duration> untilNextTick(String[] names) {
+        Long micros = dsl.fetchOne("""
+                select (extract(epoch from min(next_run_at) - clock_timestamp()) * 1000000)::bigint
+                from schedules
+                where name = any(?) and not paused and next_run_at > clock_timestamp()
+                """, (Object) names).get(0, Long.class);
+        return Optional.ofNullable(micros).map(m -> Duration.ofNanos(Math.max(0, m) * 1_000));
+    }
+
+    /**
      * Turns {@code tick} of schedule {@code name} into a job and moves the schedule on to
      * {@code next}, if the schedule still points at {@code tick}. Returns the new job's id, or
      * empty when another runner got there first. The job takes the worker's queue, priority and

@@ -30,6 +30,10 @@ import org.slf4j.LoggerFactory;
  * <p>A tick at most {@link ScheduleSpec#MISSED_AFTER} late is caught up, one job per tick. Older
  * ticks were missed (no runner served the schedule): they become one job for the whole window, or
  * none, as the schedule's {@link Schedule.Missed} policy says.
+ *
+ * <p>A round comes when the next tick is due ({@link ScheduleQueue#untilNextTick}, read after
+ * each round), so a tick's job is created within milliseconds of it, and at least every
+ * {@code checkEvery} besides, for schedules paused, resumed or declared by others meanwhile.
  */
 public final class Scheduler extends PeriodicLoop {
 
@@ -44,6 +48,8 @@ public final class Scheduler extends PeriodicLoop {
     private final Consumer<JobQueue.ClaimPosition> onFired;
     private final Map<String, ScheduleSpec> parsed = new ConcurrentHashMap<>();
     private final Set<String> reportedBroken = ConcurrentHashMap.newKeySet();
+    /** How long after the last round the next tick is due; null if none is known or the round failed. */
+    private volatile Duration nextTickIn;
 
     /** What one round did. */
     public record Round(int fired, int skipped, int raced) {
@@ -151,7 +157,15 @@ public final class Scheduler extends PeriodicLoop {
 
     @Override
     protected void round() {
+        nextTickIn = null;
         runOnce();
+        nextTickIn = queue.untilNextTick(names).orElse(null);
+    }
+
+    @Override
+    protected Duration nextRoundIn() {
+        Duration next = nextTickIn;
+        return next == null ? super.nextRoundIn() : next;
     }
 
     /** For the start-up log line. */

@@ -47,8 +47,18 @@ class NotifierTest {
             assertThat(first.start().priority()).isEqualTo(7);
             assertThat(first.start().runAt().toInstant()).isEqualTo(past);
             assertThat(first.start().id()).isZero();
-            // An insert of scheduled jobs only: nothing to claim yet.
-            assertThat(payloads.get(1)).isEqualTo("none");
+            // It scheduled a job for later too: when that one falls due, by the database's clock.
+            java.time.OffsetDateTime firstScheduled = db.dsl().fetchOne(
+                    "select min(run_at) from jobs where state = 'scheduled' and priority = 9").get(0, java.time.OffsetDateTime.class);
+            assertThat(first.scheduledFor()).isEqualTo(firstScheduled.toInstant());
+            // An insert of scheduled jobs only: nothing to claim yet, a job to stage in an hour.
+            Notifier.Announced second = Notifier.announced(payloads.get(1));
+            assertThat(second.start()).isNull();
+            assertThat(second.fromHead()).isFalse();
+            assertThat(second.scheduledFor()).isEqualTo(db.dsl().fetchOne(
+                    "select run_at from jobs where state = 'scheduled' and priority <> 9").get(0, java.time.OffsetDateTime.class)
+                    .toInstant());
+            assertThat(payloads.get(1)).startsWith("s ");
             assertThat(Notifier.announced("none")).isEqualTo(new Notifier.Announced(null, false));
         }
     }
@@ -60,6 +70,9 @@ class NotifierTest {
         assertThat(Notifier.announced(null).fromHead()).isTrue();
         assertThat(Notifier.announced("k x 12").fromHead()).isTrue();
         assertThat(Notifier.announced("k 1 2 3").fromHead()).isTrue();
+        assertThat(Notifier.announced("k 1 2 t 3").fromHead()).isTrue();
+        assertThat(Notifier.announced("s x").fromHead()).isTrue();
+        assertThat(Notifier.announced("s 1 2").fromHead()).isTrue();
     }
 
     @Test

@@ -375,7 +375,8 @@ class JobQueueTest {
                     JobRequest.of("w").withPriority(2).in(Duration.ofHours(1)),
                     JobRequest.of("w").withPriority(5).in(Duration.ofHours(2)),
                     JobRequest.of("w").withPriority(5).in(Duration.ofHours(3))));
-            assertThat(TestDatabase.notifications(listener, 1)).containsExactly("none"); // the insert's: nothing available
+            // The insert's: nothing available, the first due in an hour.
+            assertThat(TestDatabase.notifications(listener, 1)).containsExactly("s " + micros("select min(run_at) from jobs"));
             db.dsl().execute("update jobs set run_at = run_at - interval '4 hours'");
 
             // Come due: the highest priority among them, the earliest run_at among them.
@@ -404,6 +405,30 @@ class JobQueueTest {
             client.schedule("w");
             assertThat(TestDatabase.notifications(listener, 1)).singleElement().asString().startsWith("k 0 ");
         }
+    }
+
+    @Test
+    void aStageSaysWhenTheNextWaitingJobFallsDueByTheDatabasesClock() {
+        client.enqueueAll(List.of(
+                JobRequest.of("w").in(Duration.ofHours(2)),
+                JobRequest.of("w").in(Duration.ofHours(1)),
+                JobRequest.of("w").in(Duration.ofHours(3))));
+        db.dsl().execute("update jobs set run_at = now() - interval '1 minute' where run_at > now() + interval '150 minutes'");
+        db.dsl().execute("update jobs set state = 'retryable', run_at = now() + interval '30 minutes' where run_at > now() + interval '90 minutes'");
+
+        JobQueue.Stage stage = queue.stageDue(100, null);
+
+        assertThat(stage.made().jobs()).isEqualTo(1);
+        assertThat(stage.nextDue()).as("the retry in 30 minutes comes before the job scheduled in an hour")
+                .isEqualTo(db.dsl().fetchOne("select run_at from jobs where state = 'retryable'").get(0, java.time.OffsetDateTime.class));
+        assertThat(Duration.between(stage.databaseNow(), stage.nextDue())).isBetween(Duration.ofMinutes(29), Duration.ofMinutes(30));
+
+        db.dsl().execute("update jobs set state = 'cancelled', finalized_at = now() where state in ('scheduled', 'retryable')");
+        assertThat(queue.stageDue(100, null).nextDue()).isNull();
+    }
+
+    private static long micros(String runAtQuery) {
+        return db.dsl().fetchOne("select (extract(epoch from (" + runAtQuery + ")) * 1000000)::bigint").get(0, Long.class);
     }
 
     private static JobQueue.ClaimPosition position(int priority, String runAtQuery) {

@@ -204,6 +204,40 @@ class SchedulerTest {
     }
 
     @Test
+    void theNextTickCountsOnlyUnpausedTicksStillToCome() {
+        Instant now = schedules.now();
+        runner("soon", Schedule.every(Duration.ofMinutes(10)), now.minus(Duration.ofMinutes(8))); // due in 2 minutes
+        runner("later", Schedule.every(Duration.ofMinutes(10)), now); // due in 10 minutes
+        runner("overdue", Schedule.every(Duration.ofMinutes(1)), now.minus(Duration.ofMinutes(5)));
+        String[] names = {"soon", "later", "overdue"};
+
+        assertThat(schedules.untilNextTick(names)).hasValueSatisfying(d ->
+                assertThat(d).isBetween(Duration.ofMinutes(1), Duration.ofMinutes(2)));
+        assertThat(schedules.pause("soon")).isTrue();
+        assertThat(schedules.untilNextTick(names)).hasValueSatisfying(d ->
+                assertThat(d).isBetween(Duration.ofMinutes(9), Duration.ofMinutes(10)));
+        assertThat(schedules.untilNextTick(new String[] {"overdue"})).isEmpty();
+    }
+
+    @Test
+    void aRunningSchedulerRoundsAtEachTickNotOnlyEveryCheck() {
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").scheduled("quick", Schedule.every(Duration.ofSeconds(1)), WorkerOptions.defaults(), job -> { });
+        ScheduleSpec spec = ScheduleSpec.of("quick", Schedule.every(Duration.ofSeconds(1)), ZoneOffset.UTC);
+        schedules.declare(List.of(new ScheduleQueue.Declared("quick", spec.kindName(), spec.spec(), spec.zone().getId(),
+                spec.missedName(), spec.firstTick(schedules.now()).orElseThrow())));
+        // It checks once an hour: only the reading of the next tick after each round brings the next.
+        Scheduler scheduler = new Scheduler(schedules, workers, new DatabaseHealth(), Duration.ofHours(1), start -> { });
+        scheduler.start();
+        try {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> jobsPerTick("quick").size() >= 3);
+        } finally {
+            scheduler.stop();
+        }
+        assertThat(jobsPerTick("quick").values()).allMatch(jobs -> jobs == 1);
+    }
+
+    @Test
     void aScheduleNoLiveRunnerDeclaresIsListedAsOrphaned() {
         runner("served", Schedule.every(Duration.ofMinutes(1)), t0());
         runner("orphan", Schedule.every(Duration.ofMinutes(1)), t0());
