@@ -35,6 +35,11 @@ import java.util.function.LongSupplier;
  * ({@link #dueIn}); a retry another runner wrote is found at the next round, within the poll
  * interval. So a job scheduled for a moment starts within milliseconds of it (rounds come at most
  * every {@link PeriodicLoop#MIN_GAP}), where it waited up to a poll interval before.
+ *
+ * <p>A stage commits without waiting for the WAL flush, and this runner's producer is told of
+ * its jobs before they are announced to the other runners, in a statement of their own: a stage
+ * that announced them itself waited at commit behind every enqueue committing at the same moment
+ * ({@link JobQueue#stageDue(int, OffsetDateTime)}).
  */
 public final class Stager extends PeriodicLoop {
 
@@ -86,6 +91,7 @@ public final class Stager extends PeriodicLoop {
             total += made;
             if (stage.made().start() != null) {
                 onStaged.accept(stage.made().start());
+                queue.announce(stage.made()); // after: the producer does not wait for the announcement
             }
             if (stage.latest() != null) {
                 // The next batch, and the rounds that do not read from the start, begin here.

@@ -8,7 +8,8 @@ import org.jooq.Record;
  * changed, and where those of them it made available start in claim order ({@code start}: null
  * when it made none available). It announced that point on the queue's channel in the same
  * statement ({@code V8__announce_jobs_made_available.sql}), so every listening runner claims
- * from there, as it does for an insert.
+ * from there, as it does for an insert; a stage announces it in a statement of its own
+ * ({@link JobQueue#announce}).
  */
 public record MadeAvailable(int jobs, JobQueue.ClaimPosition start) {
 
@@ -26,6 +27,15 @@ public record MadeAvailable(int jobs, JobQueue.ClaimPosition start) {
         return """
                 select count(*)::int as jobs, %2$s as top_priority, %3$s as earliest%4$s,
                        backtick_announce_available(current_schema(), %2$s, %3$s)
+                from %1$s
+                """.formatted(rows, "max(priority) filter (where state = 'available')",
+                "min(run_at) filter (where state = 'available')", columns);
+    }
+
+    /** {@link #announcing(String, String)} without the announcement: the caller makes it apart ({@link JobQueue#announce}). */
+    static String counting(String rows, String columns) {
+        return """
+                select count(*)::int as jobs, %2$s as top_priority, %3$s as earliest%4$s
                 from %1$s
                 """.formatted(rows, "max(priority) filter (where state = 'available')",
                 "min(run_at) filter (where state = 'available')", columns);

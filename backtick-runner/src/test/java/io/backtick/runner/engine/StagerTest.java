@@ -93,6 +93,40 @@ class StagerTest {
     }
 
     @Test
+    void aRoundTellsItsProducerWhereTheStagedJobsStartThenAnnouncesThemToTheOtherRunners() throws Exception {
+        long id = dueSince(Duration.ofSeconds(5)); // before listening: its insert's notification is not the one asked about
+        try (java.sql.Connection listener = TestDatabase.connect();
+             java.sql.Statement listen = listener.createStatement()) {
+            listen.execute("listen \"" + Notifier.channel(db.settings().schema()) + "\"");
+            java.util.List<io.backtick.runner.queue.JobQueue.ClaimPosition> told = new java.util.ArrayList<>();
+            Stager stager = new Stager(db.jobs(), new DatabaseHealth(), Duration.ofHours(1), told::add, System::nanoTime);
+
+            assertThat(stager.runOnce()).isEqualTo(1);
+
+            java.time.OffsetDateTime runAt = db.dsl().fetchOne("select run_at from jobs where id = ?", id)
+                    .get(0, java.time.OffsetDateTime.class);
+            assertThat(told).singleElement().satisfies(start -> assertThat(start.runAt().toInstant()).isEqualTo(runAt.toInstant()));
+            io.backtick.runner.queue.JobQueue.ClaimPosition announced =
+                    Notifier.announced(TestDatabase.notifications(listener, 1).get(0)).start();
+            assertThat(announced.priority()).isEqualTo(told.get(0).priority());
+            assertThat(announced.runAt().toInstant()).isEqualTo(runAt.toInstant());
+        }
+    }
+
+    @Test
+    void aStageCommitsWithoutWaitingForTheFlushButLeavesItsConnectionCommittingDurably() {
+        // One connection: whatever the stage left on it, the next statement meets. A setting made
+        // for the session rather than the stage's transaction would leave completions undurable.
+        try (QueueDatabase single = TestDatabase.newQueue(StagerTest.class, 1)) {
+            single.dsl().execute("insert into jobs (worker, state, run_at) values ('w', 'scheduled', now() - interval '1 second')");
+
+            assertThat(single.jobs().stageDue(10, null).made().jobs()).isEqualTo(1);
+
+            assertThat(single.dsl().fetchOne("show synchronous_commit").get(0, String.class)).isEqualTo("on");
+        }
+    }
+
+    @Test
     void aRoundStagesEveryDueJobInBatchesEachStartingWhereTheLastEnded() {
         db.dsl().execute("insert into jobs (worker, state, run_at) select 'w', 'scheduled', now() - g * interval '1 millisecond' "
                 + "from generate_series(1, ?) g", Stager.BATCH + 10);
