@@ -404,7 +404,7 @@ public final class Bench {
                         } else {
                             long seq = n - warmup;
                             // A scheduled job is due its delay after the enqueue's transaction began, by the
-                            // database's clock: timed from a moment just before that, it is if anything later.
+                            // database's clock: timed from a moment just before that, its lateness is if anything too long.
                             long asked = System.nanoTime();
                             client.enqueue(scheduled(JobRequest.ofJson(BenchWorker.NAME, "[" + seq + "]").withPriority(TIMED_PRIORITY)));
                             latencies.committed(seq, scheduledIn == null ? System.nanoTime() : asked + scheduledIn.toNanos());

@@ -114,19 +114,6 @@ class StagerTest {
     }
 
     @Test
-    void aStageCommitsWithoutWaitingForTheFlushButLeavesItsConnectionCommittingDurably() {
-        // One connection: whatever the stage left on it, the next statement meets. A setting made
-        // for the session rather than the stage's transaction would leave completions undurable.
-        try (QueueDatabase single = TestDatabase.newQueue(StagerTest.class, 1)) {
-            single.dsl().execute("insert into jobs (worker, state, run_at) values ('w', 'scheduled', now() - interval '1 second')");
-
-            assertThat(single.jobs().stageDue(10, null).made().jobs()).isEqualTo(1);
-
-            assertThat(single.dsl().fetchOne("show synchronous_commit").get(0, String.class)).isEqualTo("on");
-        }
-    }
-
-    @Test
     void aRoundStagesEveryDueJobInBatchesEachStartingWhereTheLastEnded() {
         db.dsl().execute("insert into jobs (worker, state, run_at) select 'w', 'scheduled', now() - g * interval '1 millisecond' "
                 + "from generate_series(1, ?) g", Stager.BATCH + 10);

@@ -427,6 +427,26 @@ class JobQueueTest {
         assertThat(queue.stageDue(100, null).nextDue()).isNull();
     }
 
+    @Test
+    void aStageCommitsWithoutWaitingForTheFlushButLeavesItsConnectionCommittingDurably() {
+        // One connection: whatever the stage left on it, the next statement meets. A setting made
+        // for the session rather than the stage's transaction would leave completions undurable.
+        try (QueueDatabase single = TestDatabase.newQueue(JobQueueTest.class, 1)) {
+            try {
+                org.jooq.Results sentAhead = single.dsl().fetchMany(JobQueue.ASYNC_COMMIT + ";\n"
+                        + "select current_setting('synchronous_commit')");
+                assertThat(sentAhead.get(1).get(0).get(0, String.class)).as("in the statement sent behind it").isEqualTo("off");
+
+                single.dsl().execute("insert into jobs (worker, state, run_at) values ('w', 'scheduled', now() - interval '1 second')");
+                assertThat(single.jobs().stageDue(10, null).made().jobs()).isEqualTo(1);
+
+                assertThat(single.dsl().fetchOne("show synchronous_commit").get(0, String.class)).isEqualTo("on");
+            } finally {
+                TestDatabase.dropSchema(single.settings().schema());
+            }
+        }
+    }
+
     private static long micros(String runAtQuery) {
         return db.dsl().fetchOne("select (extract(epoch from (" + runAtQuery + ")) * 1000000)::bigint").get(0, Long.class);
     }
