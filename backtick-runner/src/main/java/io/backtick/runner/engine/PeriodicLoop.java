@@ -10,9 +10,9 @@ import java.util.concurrent.TimeUnit;
  * outage, through {@link DatabaseHealth}); the next round tries again.
  *
  * <p>A loop whose work falls due at known times rounds at those times rather than only every
- * interval: after a round it may ask for the next one sooner ({@link #nextRoundIn()}), and anyone
- * may ask for a round by a moment ({@link #roundBy(long)}), such as when a job scheduled before
- * the next round is enqueued. Rounds still come at least every interval, and at most once every
+ * interval: a round, or anyone else, may ask for a round by a moment ({@link #roundBy(long)}),
+ * such as when the round read when its next work is due, or a job scheduled before the next
+ * round is enqueued. Rounds still come at least every interval, and at most once every
  * {@link #MIN_GAP}, so work that falls due every moment (thousands of jobs scheduled a second)
  * is done in batches rather than a round per moment.
  */
@@ -42,15 +42,6 @@ public abstract class PeriodicLoop extends Loop {
     protected abstract void round();
 
     /**
-     * How long after the round that just ended the next is due, as far as this loop knows: the
-     * interval unless a subclass knows of work that falls due sooner. Asked after every round,
-     * including one that failed.
-     */
-    protected Duration nextRoundIn() {
-        return interval;
-    }
-
-    /**
      * Asks for a round by {@code nanoTime} ({@link System#nanoTime()}), or at once if that has
      * passed; keeps an earlier request. A round asked for within {@link #MIN_GAP} of the last
      * one's start comes at that gap (or at the interval, if that is shorter).
@@ -74,10 +65,8 @@ public abstract class PeriodicLoop extends Loop {
         } catch (RuntimeException e) {
             health.lost(role, e);
         }
-        long ended = System.nanoTime();
-        long wait = Math.min(interval.toNanos(), Math.max(0, nextRoundIn().toNanos()));
         long earliest = began + gapNanos;
-        long next = Math.max(ended + wait, earliest);
+        long next = Math.max(System.nanoTime() + interval.toNanos(), earliest);
         synchronized (timer) {
             while (isRunning()) {
                 long until = !asked || askedBy - next >= 0 ? next : askedBy - earliest > 0 ? askedBy : earliest;

@@ -29,7 +29,7 @@ import java.util.function.LongSupplier;
  * longer than its delay) wait for it.
  *
  * <p>Rounds come when jobs fall due, not only once per poll interval: each stage also reads when
- * the next waiting job is due, and the stager waits only that long ({@link #nextRoundIn}). A job
+ * the next waiting job is due, and the stager asks for its next round then ({@link #roundBy}). A job
  * scheduled after that read for a time before the next round is announced by its enqueue's
  * notification ({@link #dueAt}), a retry written by this runner by its completer
  * ({@link #dueIn}); a retry another runner wrote is found at the next round, within the poll
@@ -52,8 +52,6 @@ public final class Stager extends PeriodicLoop {
     private OffsetDateTime stagedUpTo;
     private long fullReadAt;
     private long fullReadNanos;
-    /** How long after the last round the next waiting job falls due; null if none waits or the round failed. */
-    private volatile Duration nextDueIn;
     /** The database's clock less this JVM's, in microseconds, as of the last round ({@link #heard}). */
     private volatile long databaseAheadMicros;
     /** {@link System#nanoTime()} of that reading; 0 before the first. */
@@ -78,7 +76,6 @@ public final class Stager extends PeriodicLoop {
                 ? null : stagedUpTo;
         int total = 0;
         int made;
-        nextDueIn = null;
         do {
             JobQueue.Stage stage = queue.stageDue(BATCH, from);
             heard(stage);
@@ -117,7 +114,9 @@ public final class Stager extends PeriodicLoop {
         long decayed = databaseAheadMicros - TimeUnit.NANOSECONDS.toMillis(now - aheadReadAt);
         databaseAheadMicros = aheadReadAt == 0 ? reading : Math.max(reading, decayed);
         aheadReadAt = now == 0 ? 1 : now;
-        nextDueIn = stage.nextDue() == null ? null : Duration.between(database, stage.nextDue().toInstant());
+        if (stage.nextDue() != null) {
+            dueIn(Duration.between(database, stage.nextDue().toInstant()));
+        }
     }
 
     /**
@@ -129,15 +128,9 @@ public final class Stager extends PeriodicLoop {
         roundBy(System.nanoTime() + TimeUnit.MICROSECONDS.toNanos(Math.max(0, inMicros)));
     }
 
-    /** Asks for a round {@code delay} from now: a retry this runner has just written. */
+    /** Asks for a round {@code delay} from now: the next waiting job, or a retry this runner has just written. */
     public void dueIn(Duration delay) {
         roundBy(System.nanoTime() + delay.toNanos());
-    }
-
-    @Override
-    protected Duration nextRoundIn() {
-        Duration next = nextDueIn;
-        return next == null ? super.nextRoundIn() : next;
     }
 
     @Override

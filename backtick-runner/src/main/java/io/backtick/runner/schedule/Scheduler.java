@@ -48,8 +48,6 @@ public final class Scheduler extends PeriodicLoop {
     private final Consumer<JobQueue.ClaimPosition> onFired;
     private final Map<String, ScheduleSpec> parsed = new ConcurrentHashMap<>();
     private final Set<String> reportedBroken = ConcurrentHashMap.newKeySet();
-    /** How long after the last round the next tick is due; null if none is known or the round failed. */
-    private volatile Duration nextTickIn;
 
     /** What one round did. */
     public record Round(int fired, int skipped, int raced) {
@@ -157,15 +155,8 @@ public final class Scheduler extends PeriodicLoop {
 
     @Override
     protected void round() {
-        nextTickIn = null;
         runOnce();
-        nextTickIn = queue.untilNextTick(names).orElse(null);
-    }
-
-    @Override
-    protected Duration nextRoundIn() {
-        Duration next = nextTickIn;
-        return next == null ? super.nextRoundIn() : next;
+        queue.untilNextTick(names).ifPresent(next -> roundBy(System.nanoTime() + next.toNanos()));
     }
 
     /** For the start-up log line. */
