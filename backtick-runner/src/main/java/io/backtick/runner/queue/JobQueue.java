@@ -382,7 +382,8 @@ public final class JobQueue {
      * Retries, discards, hand-backs and cancellations, with their errors: one single-row update
      * per outcome, sent together as one JDBC batch (one round trip). A released job gives its
      * attempt back: the runner stopped, the job did not fail; where released jobs start in claim
-     * order is announced to every listening runner, in a statement of its own.
+     * order is announced to every listening runner, in a statement of its own, and so is when
+     * the first retry falls due ({@code V11__announce_retries.sql}).
      */
     private int finishOthers(List<Outcome> outcomes) {
         if (outcomes.isEmpty()) {
@@ -428,6 +429,21 @@ public final class JobQueue {
                         select state, priority, run_at from jobs where id = any(?::bigint[]) and state = 'available'
                     )
                     """ + MadeAvailable.announcing("released"), (Object) released);
+        }
+        Long[] retried = outcomes.stream()
+                .filter(o -> o.kind() == Outcome.Kind.RETRY)
+                .map(Outcome::jobId)
+                .toArray(Long[]::new);
+        if (retried.length > 0) {
+            // This runner's stager hears of its retries from the completer; the other runners hear
+            // here when the first falls due, so it is staged on time even if this runner stops first.
+            // Committed as a stage's announcement is: a notification lost in a crash leaves the
+            // retries to the runners' polls.
+            dsl.fetchMany(ASYNC_COMMIT + """
+                    ;
+                    select backtick_announce_due(current_schema(),
+                        (select min(run_at) from jobs where id = any(?::bigint[]) and state = 'retryable'))
+                    """, (Object) retried);
         }
         return updated;
     }

@@ -17,6 +17,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * Jobs scheduled for a moment, and retries, are made available when they fall due, not at the
  * stager's next poll. Every runner here polls once an hour, so a job that runs within the test
  * was staged by one of the ways a round is asked for at a job's time: the next due job each round
- * reads, an enqueue's notification, the completer's word of a retry it wrote.
+ * reads, an enqueue's notification, the completer's word of a retry it wrote, and the
+ * announcement of that retry to the other runners.
  */
 class ScheduledStartTest {
 
@@ -62,20 +65,28 @@ class ScheduledStartTest {
         }
     }
 
+    /** Released to let the first attempts of "fails-once" fail; open unless a test closes it. */
+    volatile CountDownLatch firstAttemptsFail = new CountDownLatch(0);
+
     private void startRunner() {
+        runner = runner("scheduled-start-test", db, Duration.ofMillis(300));
+        runner.start();
+    }
+
+    private Runner runner(String id, QueueDatabase database, Duration retryBase) {
         WorkerRegistry workers = new WorkerRegistry();
         workers.declaringFor("test")
                 .define("noop", Void.class, (args, job) -> { })
                 .define("fails-once", Void.class, WorkerOptions.defaults().withMaxAttempts(2), (args, job) -> {
                     if (failedOnce.add(job.jobId())) {
+                        firstAttemptsFail.await(20, TimeUnit.SECONDS);
                         throw new IllegalStateException("first attempt fails");
                     }
                 });
-        runner = new Runner(RunnerSettings.defaults("scheduled-start-test")
+        return new Runner(RunnerSettings.defaults(id)
                 .withThreads(2)
                 .withPollInterval(Duration.ofHours(1))
-                .withRetryBase(Duration.ofMillis(300)), db, workers);
-        runner.start();
+                .withRetryBase(retryBase), database, workers);
     }
 
     private static JobView awaitCompleted(long id) {
@@ -130,5 +141,40 @@ class ScheduledStartTest {
 
         assertThat(job.attempt()).isEqualTo(2);
         assertThat(failedOnce).contains(id);
+    }
+
+    @Test
+    void aRetryWrittenByARunnerThatStopsRunsOnTimeOnAnother() {
+        firstAttemptsFail = new CountDownLatch(1);
+        try (QueueDatabase otherDb = QueueDatabase.open(db.settings(), 4, "scheduled-start-other")) {
+            // The retry falls due 2-4 s after the failure: long after the runner that wrote it has stopped.
+            Runner a = runner("runner-a", db, Duration.ofSeconds(2));
+            Runner b = runner("runner-b", otherDb, Duration.ofSeconds(2));
+            runner = a;
+            a.start();
+            b.start();
+            try {
+                long id = client.schedule("fails-once");
+                await().atMost(Duration.ofSeconds(20)).until(() -> db.jobs().find(id).orElseThrow().state() == JobState.RUNNING);
+                String holder = db.jobs().find(id).orElseThrow().runnerId();
+                Runner stopping = holder.equals("runner-a") ? a : b;
+                Runner staying = stopping == a ? b : a;
+                // Both stagers round when a scheduled job falls due; after this one ran, each has
+                // read that nothing else waits, and polls again only in an hour.
+                awaitCompleted(client.enqueue(JobRequest.of("noop").in(Duration.ofMillis(300))));
+
+                firstAttemptsFail.countDown();
+                await().atMost(Duration.ofSeconds(20)).until(() -> db.jobs().find(id).orElseThrow().state() == JobState.RETRYABLE);
+                stopping.stop();
+
+                JobView job = awaitCompleted(id);
+                assertThat(job.attempt()).isEqualTo(2);
+                assertThat(job.runnerId()).as("the retry ran on the runner that stayed").isEqualTo(staying.runnerId());
+                assertThat(job.attemptedAt()).isAfterOrEqualTo(job.runAt());
+            } finally {
+                a.stop();
+                b.stop();
+            }
+        }
     }
 }
