@@ -8,6 +8,7 @@ import com.cronutils.parser.CronParser;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -97,9 +98,15 @@ public final class CronExpression {
         }
     }
 
-    /** The first time strictly after {@code after} that the expression names, read in {@code zone}. */
+    /**
+     * The first time strictly after {@code after} that the expression names, read in {@code zone}:
+     * always a whole second. cron-utils keeps the fraction of {@code after} when only the seconds
+     * field moves on ({@code * * * * * *} after 10:00:00.89 gives 10:00:01.89), so it is asked
+     * from the whole second that {@code after} falls in, whose next time is the same whole one.
+     */
     public Optional<Instant> nextAfter(Instant after, ZoneId zone) {
-        return executionTime.nextExecution(ZonedDateTime.ofInstant(after, zone)).map(ZonedDateTime::toInstant);
+        return executionTime.nextExecution(ZonedDateTime.ofInstant(after.truncatedTo(ChronoUnit.SECONDS), zone))
+                .map(ZonedDateTime::toInstant);
     }
 
     public String text() {

@@ -66,6 +66,17 @@ class CronExpressionTest {
                 .containsExactlyElementsOf(utc("2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z", "2026-03-29T03:00:00Z"));
     }
 
+    @ParameterizedTest(name = "{0} after {1} -> {2}")
+    @CsvSource(delimiter = '|', textBlock = """
+            * * * * * *            | 2026-11-30T09:01:18.891690Z | 2026-11-30T09:01:19Z, 2026-11-30T09:01:20Z, 2026-11-30T09:01:21Z
+            * 5 * * * *            | 2026-11-30T09:05:58.5Z      | 2026-11-30T09:05:59Z, 2026-11-30T10:05:00Z, 2026-11-30T10:05:01Z
+            */15 * * * * *         | 2026-11-30T09:00:14.999Z    | 2026-11-30T09:00:15Z, 2026-11-30T09:00:30Z, 2026-11-30T09:00:45Z
+            0 0 14 * * *           | 2026-11-30T13:59:59.999999Z | 2026-11-30T14:00:00Z, 2026-12-01T14:00:00Z, 2026-12-02T14:00:00Z
+            """)
+    void ticksFallOnWholeSecondsWhateverTheFractionOfTheTimeAfter(String expression, String after, String expected) {
+        assertThat(next(expression, after, 3, ZoneOffset.UTC)).containsExactlyElementsOf(utc(expected.split(",\\s*")));
+    }
+
     @Test
     void theZoneDecidesWhenTheAfternoonIs() {
         assertThat(next("0 0 14,16 * * *", "2026-11-28T00:00:00Z", 2, ZoneId.of("America/New_York")))
