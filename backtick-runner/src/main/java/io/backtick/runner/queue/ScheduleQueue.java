@@ -6,6 +6,9 @@ import static io.backtick.jooq.Tables.SCHEDULES;
 import static org.jooq.impl.DSL.inline;
 
 import io.backtick.api.JobState;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -16,7 +19,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import org.jooq.DSLContext;
-import org.jooq.Record;
+import org.jooq.exception.DataAccessException;
 import org.jooq.impl.DSL;
 
 /**
@@ -81,17 +84,61 @@ public final class ScheduleQueue {
     }
 
     /**
-     * How long until the earliest tick still to come of the unpaused schedules among
-     * {@code names}, by the database's clock; empty if none has one. Ticks already due (a
-     * schedule that cannot be read stays at its due tick) are not counted.
+     * What a scheduler round reads in one statement: the database's clock ({@code now}), the
+     * unpaused schedules whose tick has come by it, soonest first ({@code due}), and the earliest
+     * tick still to come among the others ({@code next}; null when none has one).
      */
-    public Optional<Duration> untilNextTick(String[] names) {
-        Long micros = dsl.fetchOne("""
-                select (extract(epoch from min(next_run_at) - clock_timestamp()) * 1000000)::bigint
-                from schedules
-                where name = any(?) and not paused and next_run_at > clock_timestamp()
-                """, (Object) names).get(0, Long.class);
-        return Optional.ofNullable(micros).map(m -> Duration.ofNanos(Math.max(0, m) * 1_000));
+    public record Ticks(Instant now, List<ScheduleRow> due, Instant next) {
+
+        /** How long from {@code now} until the next tick; empty if there is none. */
+        public Optional<Duration> untilNext() {
+            return next == null ? Optional.empty() : Optional.of(Duration.between(now, next));
+        }
+    }
+
+    /** The clock is read once (a volatile function in a subquery of its own), with every schedule of the round. */
+    private static final String DUE_NOW = """
+            select n.now, s.name, s.kind, s.spec, s.zone, s.missed, s.next_run_at, s.last_run_at
+            from (select clock_timestamp() as now) n
+            left join schedules s on s.name = any(?) and not s.paused
+            order by s.next_run_at
+            """;
+
+    /**
+     * The unpaused schedules among {@code names} as of the database's clock now: those due and
+     * when the next tick comes ({@link Ticks}). A tick's job waits for this read and the fire, so
+     * it is written in plain JDBC: it runs once a tick, too seldom for the JIT to compile jOOQ's
+     * rendering, which took milliseconds of each read.
+     */
+    public Ticks dueNow(String[] names) {
+        return dsl.connectionResult(c -> {
+            try (PreparedStatement read = c.prepareStatement(DUE_NOW)) {
+                read.setArray(1, c.createArrayOf("text", names));
+                Instant now = null;
+                Instant next = null;
+                List<ScheduleRow> due = new ArrayList<>();
+                try (ResultSet rows = read.executeQuery()) {
+                    while (rows.next()) {
+                        now = rows.getObject(1, OffsetDateTime.class).toInstant();
+                        String name = rows.getString(2);
+                        if (name == null) {
+                            continue; // none of the names is an unpaused schedule
+                        }
+                        Instant tick = rows.getObject(7, OffsetDateTime.class).toInstant();
+                        OffsetDateTime last = rows.getObject(8, OffsetDateTime.class);
+                        if (!tick.isAfter(now)) {
+                            due.add(new ScheduleRow(name, rows.getString(3), rows.getString(4), rows.getString(5),
+                                    rows.getString(6), false, tick, last == null ? null : last.toInstant()));
+                        } else if (next == null) {
+                            next = tick; // rows come soonest first
+                        }
+                    }
+                }
+                return new Ticks(now, due, next);
+            } catch (SQLException e) {
+                throw new DataAccessException("reading the due schedules failed: " + e.getMessage(), e);
+            }
+        });
     }
 
     /**
@@ -101,23 +148,53 @@ public final class ScheduleQueue {
      * maximum attempts.
      */
     public Optional<Long> fire(String name, Instant tick, Instant next, String queue, int priority, int maxAttempts) {
-        // Locks the schedule row (the update) and inserts one job row.
-        Record result = dsl.fetchOne("""
-                with advanced as (
-                    update schedules set next_run_at = ?::timestamptz, last_run_at = ?::timestamptz, updated_at = now()
-                    where name = ? and next_run_at = ?::timestamptz and not paused
-                    returning name
-                ), inserted as (
-                    insert into jobs (worker, args, queue, priority, max_attempts, run_at, state, schedule_name, schedule_tick)
-                    select name, '[]', ?, ?::int4, ?::int4, ?::timestamptz, 'available', name, ?::timestamptz from advanced
-                    on conflict (schedule_name, schedule_tick) where schedule_name is not null do nothing
-                    returning id
-                )
-                select (select count(*) from advanced) as advanced, (select id from inserted) as job_id
-                """, utc(next), utc(tick), name, utc(tick), queue, priority, maxAttempts, utc(tick), utc(tick));
-        Long jobId = result.get("job_id", Long.class);
-        return Optional.ofNullable(jobId);
+        return dsl.connectionResult(c -> {
+            try (PreparedStatement fire = c.prepareStatement(FIRE)) {
+                fire.setObject(1, utc(next));
+                fire.setObject(2, utc(tick));
+                fire.setString(3, name);
+                fire.setObject(4, utc(tick));
+                fire.setString(5, queue);
+                fire.setInt(6, priority);
+                fire.setInt(7, maxAttempts);
+                fire.setObject(8, utc(tick));
+                fire.setObject(9, utc(tick));
+                fire.execute(); // the setting's row
+                fire.getMoreResults();
+                try (ResultSet row = fire.getResultSet()) {
+                    row.next();
+                    long job = row.getLong("job_id");
+                    return row.wasNull() ? Optional.<Long>empty() : Optional.of(job);
+                }
+            } catch (SQLException e) {
+                throw new DataAccessException("firing schedule " + name + " failed: " + e.getMessage(), e);
+            }
+        });
     }
+
+    /**
+     * Locks the schedule row (the update) and inserts one job row, in plain JDBC as {@link #dueNow}
+     * is. It commits without waiting for the WAL flush ({@link JobQueue#ASYNC_COMMIT}), so the
+     * tick's job is announced and claimed that much sooner, and the notification's commit holds
+     * the database's notify lock that much shorter. A fire lost in a PostgreSQL crash loses the
+     * schedule's advance with its job: the tick is still due and fires again once the database is
+     * back, late like any tick of a runner that was away ({@link io.backtick.runner.schedule.ScheduleSpec#MISSED_AFTER}),
+     * and whatever a runner did with the job meanwhile comes later in the WAL, lost with it.
+     */
+    private static final String FIRE = JobQueue.ASYNC_COMMIT + """
+            ;
+            with advanced as (
+                update schedules set next_run_at = ?::timestamptz, last_run_at = ?::timestamptz, updated_at = now()
+                where name = ? and next_run_at = ?::timestamptz and not paused
+                returning name
+            ), inserted as (
+                insert into jobs (worker, args, queue, priority, max_attempts, run_at, state, schedule_name, schedule_tick)
+                select name, '[]', ?, ?::int4, ?::int4, ?::timestamptz, 'available', name, ?::timestamptz from advanced
+                on conflict (schedule_name, schedule_tick) where schedule_name is not null do nothing
+                returning id
+            )
+            select (select count(*) from advanced) as advanced, (select id from inserted) as job_id
+            """;
 
     /** Moves the schedule from {@code tick} to {@code next} without a job (missed ticks skipped). */
     public boolean skip(String name, Instant tick, Instant next) {

@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,9 +32,9 @@ import org.slf4j.LoggerFactory;
  * ticks were missed (no runner served the schedule): they become one job for the whole window, or
  * none, as the schedule's {@link Schedule.Missed} policy says.
  *
- * <p>A round comes when the next tick is due ({@link ScheduleQueue#untilNextTick}, read after
- * each round), so a tick's job is created within milliseconds of it, and at least every
- * {@code checkEvery} besides, for schedules paused, resumed or declared by others meanwhile.
+ * <p>A round comes when the next tick is due (read with the due schedules, {@link ScheduleQueue#dueNow}),
+ * so a tick's job is created within milliseconds of it, and at least every {@code checkEvery}
+ * besides, for schedules paused, resumed or declared by others meanwhile.
  */
 public final class Scheduler extends PeriodicLoop {
 
@@ -49,8 +50,11 @@ public final class Scheduler extends PeriodicLoop {
     private final Map<String, ScheduleSpec> parsed = new ConcurrentHashMap<>();
     private final Set<String> reportedBroken = ConcurrentHashMap.newKeySet();
 
-    /** What one round did. */
-    public record Round(int fired, int skipped, int raced) {
+    /**
+     * What one round did, and how long after its last reading the next tick comes (empty when no
+     * schedule has one, or when the round was told the time rather than reading it).
+     */
+    public record Round(int fired, int skipped, int raced, Optional<Duration> untilNextTick) {
     }
 
     public Scheduler(ScheduleQueue queue, WorkerRegistry workers, DatabaseHealth health, Duration checkEvery,
@@ -62,19 +66,26 @@ public final class Scheduler extends PeriodicLoop {
         this.onFired = onFired;
     }
 
-    /** One round at the database's current time. */
+    /** One round at the database's current time, read with each reading of the due schedules. */
     public Round runOnce() {
-        return runOnce(queue.now());
+        return run(() -> queue.dueNow(names));
     }
 
     /** One round as if it were {@code now}: creates the jobs of every tick due by then. */
     public Round runOnce(Instant now) {
+        return run(() -> new ScheduleQueue.Ticks(now, queue.due(names, now), null));
+    }
+
+    private Round run(Supplier<ScheduleQueue.Ticks> read) {
         int fired = 0;
         int skipped = 0;
         int raced = 0;
         JobQueue.ClaimPosition earliest = null;
+        ScheduleQueue.Ticks ticks = null;
         for (int round = 0; round < MAX_TICKS_PER_ROUND; round++) {
-            List<ScheduleRow> due = queue.due(names, now);
+            ticks = read.get();
+            List<ScheduleRow> due = ticks.due();
+            Instant now = ticks.now();
             if (due.isEmpty()) {
                 break;
             }
@@ -129,7 +140,7 @@ public final class Scheduler extends PeriodicLoop {
         if (earliest != null) {
             onFired.accept(earliest);
         }
-        return new Round(fired, skipped, raced);
+        return new Round(fired, skipped, raced, ticks == null ? Optional.empty() : ticks.untilNext());
     }
 
     private Optional<ScheduleSpec> spec(ScheduleRow row) {
@@ -155,8 +166,7 @@ public final class Scheduler extends PeriodicLoop {
 
     @Override
     protected void round() {
-        runOnce();
-        queue.untilNextTick(names).ifPresent(next -> roundBy(System.nanoTime() + next.toNanos()));
+        runOnce().untilNextTick().ifPresent(next -> roundBy(System.nanoTime() + next.toNanos()));
     }
 
     /** For the start-up log line. */

@@ -10,6 +10,7 @@ import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.QueueDatabase;
 import io.backtick.runner.queue.RunnerRegistry;
 import io.backtick.runner.queue.ScheduleQueue;
+import io.backtick.runner.queue.ScheduleRow;
 import io.backtick.runner.queue.ScheduleStatus;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.time.Duration;
@@ -204,19 +205,44 @@ class SchedulerTest {
     }
 
     @Test
-    void theNextTickCountsOnlyUnpausedTicksStillToCome() {
+    void aReadingOfTheDueSchedulesTellsTheNextUnpausedTickStillToCome() {
         Instant now = schedules.now();
         runner("soon", Schedule.every(Duration.ofMinutes(10)), now.minus(Duration.ofMinutes(8))); // due in 2 minutes
         runner("later", Schedule.every(Duration.ofMinutes(10)), now); // due in 10 minutes
         runner("overdue", Schedule.every(Duration.ofMinutes(1)), now.minus(Duration.ofMinutes(5)));
+        runner("undeclared-here", Schedule.every(Duration.ofMinutes(1)), now.minus(Duration.ofMinutes(5)));
         String[] names = {"soon", "later", "overdue"};
 
-        assertThat(schedules.untilNextTick(names)).hasValueSatisfying(d ->
+        ScheduleQueue.Ticks ticks = schedules.dueNow(names);
+        assertThat(ticks.due()).extracting(ScheduleRow::name).containsExactly("overdue");
+        assertThat(ticks.now()).isAfterOrEqualTo(now);
+        assertThat(ticks.untilNext()).hasValueSatisfying(d ->
                 assertThat(d).isBetween(Duration.ofMinutes(1), Duration.ofMinutes(2)));
         assertThat(schedules.pause("soon")).isTrue();
-        assertThat(schedules.untilNextTick(names)).hasValueSatisfying(d ->
+        assertThat(schedules.dueNow(names).untilNext()).hasValueSatisfying(d ->
                 assertThat(d).isBetween(Duration.ofMinutes(9), Duration.ofMinutes(10)));
-        assertThat(schedules.untilNextTick(new String[] {"overdue"})).isEmpty();
+        assertThat(schedules.dueNow(new String[] {"overdue"}).untilNext()).isEmpty();
+        assertThat(schedules.pause("overdue")).isTrue();
+        ScheduleQueue.Ticks none = schedules.dueNow(new String[] {"overdue", "no-such-schedule"});
+        assertThat(none.due()).isEmpty();
+        assertThat(none.now()).as("the clock is read even when no schedule is").isAfterOrEqualTo(now);
+    }
+
+    @Test
+    void aFireCommitsWithoutWaitingForTheFlushButLeavesItsConnectionCommittingDurably() {
+        // One connection: whatever the fire left on it, the next statement meets.
+        try (QueueDatabase single = TestDatabase.newQueue(SchedulerTest.class, 1)) {
+            try {
+                Instant tick = Instant.parse("2026-11-30T09:00:00Z");
+                single.schedules().declare(List.of(new ScheduleQueue.Declared("single", "interval", "60000", "Z", "run_once", tick)));
+                assertThat(single.schedules().fire("single", tick, tick.plusSeconds(60), "default", 0, 3)).isPresent();
+
+                assertThat(single.dsl().fetchOne("show synchronous_commit").get(0, String.class)).isEqualTo("on");
+                assertThat(single.schedules().find("single").orElseThrow().nextRunAt()).isEqualTo(tick.plusSeconds(60));
+            } finally {
+                TestDatabase.dropSchema(single.settings().schema());
+            }
+        }
     }
 
     @Test
