@@ -45,10 +45,14 @@ public final class Bench {
 
     /** Jobs per bulk enqueue call (one transaction each). */
     static final int BULK_BATCH = 10_000;
-    /** Timed jobs run at this priority, the backlog one lower: the claim takes the timed ones first. */
-    static final int TIMED_PRIORITY = 0;
+    /**
+     * Timed jobs run at this priority, the backlog one lower: the claim takes the timed ones first.
+     * Public, as is {@link #WARMUP_PRIORITY}, for reading a schema kept with {@code --keep}.
+     */
+    public static final int TIMED_PRIORITY = 0;
     static final int BACKLOG_PRIORITY = -1;
-    static final int WARMUP_PRIORITY = 1;
+    /** The warm-up's jobs run at this priority. */
+    public static final int WARMUP_PRIORITY = 1;
     /** Completed jobs of the history ({@code --history}) carry this priority: they never run. */
     static final int HISTORY_PRIORITY = -2;
     /** History jobs per insert statement. */
@@ -379,8 +383,9 @@ public final class Bench {
         AtomicLong enqueued = new AtomicLong();
         AtomicLong warmedUp = new AtomicLong();
         double intervalNanos = 1e9 / options.rate();
+        double warmupIntervalNanos = 1e9 / options.warmupRateOrRate();
         long firstDue = System.nanoTime();
-        long start = firstDue + (long) (warmup * intervalNanos); // when the first timed job is due
+        long start = firstDue + (long) (warmup * warmupIntervalNanos); // when the first timed job is due
         progress.show(() -> warmedUp.get() < warmup
                 ? String.format(Locale.ROOT, "continuous: warm-up, %,d of %,d enqueued, %,d started", warmedUp.get(), warmup,
                         worker.warmupStarted())
@@ -391,9 +396,12 @@ public final class Bench {
         try {
             for (int i = 0; i < enqueuers; i++) {
                 loops.add(pool.submit(() -> {
-                    // Open loop: the n-th job is due at firstDue + n / rate, whether or not earlier ones were quick.
+                    // Open loop: the n-th job of the warm-up is due at firstDue + n / warmup rate, the n-th timed
+                    // one at start + n / rate, whether or not earlier ones were quick.
                     for (long n = next.getAndIncrement(); n < warmup + total && !cleanup.stopRequested(); n = next.getAndIncrement()) {
-                        long wait = firstDue + (long) (n * intervalNanos) - System.nanoTime();
+                        long due = n < warmup ? firstDue + (long) (n * warmupIntervalNanos)
+                                : start + (long) ((n - warmup) * intervalNanos);
+                        long wait = due - System.nanoTime();
                         if (wait > 0) {
                             LockSupport.parkNanos(wait);
                         }

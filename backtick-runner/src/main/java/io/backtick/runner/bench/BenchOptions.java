@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param warmup   jobs run first, untimed, so the JVM has compiled the hot path: burn-down and steady, by runners
  *                 that then stop; continuous, the first jobs of the stream, by the runner that is then timed
  * @param rate     continuous: jobs enqueued per second
+ * @param warmupRate continuous: jobs of the warm-up enqueued per second (0: at {@code rate}), so a run at a low
+ *                 rate can meet a runner that has run thousands of jobs without waiting hours for them
  * @param duration continuous: how long jobs are enqueued; steady: how long the runners are timed
  * @param scheduledIn continuous: each job is enqueued to run this long after its enqueue, and timed from then
  *                 (null: to run at once, timed from its commit)
@@ -25,7 +27,7 @@ import java.util.Objects;
  * @param analyze  burn-down and steady: refresh the planner's statistics after the enqueue, before timing the runner
  */
 public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int runners, int warmup, double rate,
-                           Duration duration, Duration scheduledIn, int depth, int history, boolean keep, boolean analyze) {
+                           double warmupRate, Duration duration, Duration scheduledIn, int depth, int history, boolean keep, boolean analyze) {
 
     /** Jobs one continuous run may time: two arrays of this many longs stay well inside the launcher's heap. */
     public static final int MAX_CONTINUOUS_JOBS = 2_000_000;
@@ -94,6 +96,9 @@ public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int ru
             if (scheduledIn != null && (scheduledIn.isNegative() || scheduledIn.compareTo(MAX_SCHEDULED_IN) > 0)) {
                 throw new ConfigException("--in must be between 0 and 1h, was " + scheduledIn);
             }
+            if (warmupRate < 0 || Double.isNaN(warmupRate) || Double.isInfinite(warmupRate)) {
+                throw new ConfigException("--warmup-rate must be a positive number of jobs per second, was " + warmupRate);
+            }
             // Fields are not assigned yet in a compact constructor: compute from the parameters.
             double total = rate * duration.toNanos() / 1e9;
             if (total < 1) {
@@ -110,6 +115,11 @@ public record BenchOptions(Mode mode, int jobs, int backlog, int threads, int ru
         if (scheduledIn != null) {
             throw new ConfigException("--in is for continuous mode, not " + mode.label());
         }
+    }
+
+    /** Continuous mode: jobs of the warm-up enqueued per second. */
+    public double warmupRateOrRate() {
+        return warmupRate > 0 ? warmupRate : rate;
     }
 
     /** Continuous mode: how many jobs the run enqueues. */

@@ -100,6 +100,9 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
             map.put("rate", options.rate());
             map.put("duration_seconds", round(options.duration().toNanos() / 1e9, 3));
             map.put("warmup", options.warmup());
+            if (options.warmup() > 0) {
+                map.put("warmup_rate", options.warmupRateOrRate());
+            }
             if (options.scheduledIn() != null) {
                 map.put("scheduled_in_ms", options.scheduledIn().toMillis());
             }
@@ -179,7 +182,8 @@ public record BenchReport(BenchOptions options, Phase history, Phase backlog, De
         } else {
             text.append(String.format(Locale.ROOT, "continuous: %,.0f jobs/s for %.1f s%s, %s, PostgreSQL %s at %s%n",
                     options.rate(), options.duration().toNanos() / 1e9,
-                    options.warmup() > 0 ? String.format(Locale.ROOT, " after a warm-up of %,d", options.warmup()) : "",
+                    options.warmup() > 0 ? String.format(Locale.ROOT, " after a warm-up of %,d%s", options.warmup(),
+                            options.warmupRate() > 0 ? String.format(Locale.ROOT, " at %,.0f jobs/s", options.warmupRate()) : "") : "",
                     runnersText(), environment.postgres(), environment.database()));
             boolean behind = enqueue.jobsPerSecond() < 0.95 * options.rate();
             text.append(line("enqueue", enqueue, behind ? "one per transaction; BEHIND the rate asked for: enqueueing is the bottleneck"

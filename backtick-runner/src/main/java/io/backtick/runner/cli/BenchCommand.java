@@ -95,8 +95,13 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", paramLabel = "N", defaultValue = "0",
             description = "Run N jobs first, untimed, so the timed run meets a JVM that has compiled its hot path, as a "
                     + "long-lived runner does. Burn-down and steady: in bulk, with runners that then stop; continuous: "
-                    + "the first N jobs of the stream, at the rate, to the same runner (default: 0).")
+                    + "the first N jobs of the stream, at the rate (or --warmup-rate), to the same runner (default: 0).")
     int warmup;
+
+    @Option(names = "--warmup-rate", paramLabel = "R",
+            description = "Continuous: enqueue the --warmup jobs at R a second instead of at the --rate, so a run at a "
+                    + "low rate meets a runner that has run thousands of jobs, e.g. --rate 2 --warmup 20000 --warmup-rate 500.")
+    Double warmupRate;
 
     @Option(names = "--json", description = "Print the figures as one JSON object on stdout (no progress line unless on a terminal).")
     boolean json;
@@ -185,7 +190,8 @@ final class BenchCommand implements Callable<Integer> {
             refuse(jobs != null, "--jobs is for burn-down mode; steady mode (--depth) runs for --duration");
             refuse(backlog > 0, "--backlog is for burn-down mode; steady mode's --depth is the backlog");
             refuse(scheduledIn != null, "--in is for continuous mode (--rate, --duration), not with --depth");
-            return new BenchOptions(BenchOptions.Mode.STEADY, 0, 0, threads, runners, warmup, 0,
+            refuse(warmupRate != null, "--warmup-rate is for continuous mode (--rate, --duration); steady mode warms up in bulk");
+            return new BenchOptions(BenchOptions.Mode.STEADY, 0, 0, threads, runners, warmup, 0, 0,
                     duration != null ? duration : Duration.ofSeconds(10), null, depth, history, keep, !noAnalyze);
         }
         boolean continuous = rate != null || duration != null;
@@ -193,8 +199,12 @@ final class BenchCommand implements Callable<Integer> {
                 + "(--rate, --duration) enqueues rate × duration jobs");
         refuse(continuous && backlog > 0, "--backlog is for burn-down mode, not with --rate or --duration");
         refuse(!continuous && scheduledIn != null, "--in is for continuous mode: give --rate or --duration with it");
+        refuse(!continuous && warmupRate != null, "--warmup-rate is for continuous mode: give --rate or --duration with it "
+                + "(burn-down warms up in bulk)");
+        refuse(warmupRate != null && warmup == 0, "--warmup-rate needs --warmup N: the number of jobs to warm up with");
         return new BenchOptions(continuous ? BenchOptions.Mode.CONTINUOUS : BenchOptions.Mode.BURN_DOWN,
                 jobs != null ? jobs : 100_000, backlog, threads, runners, warmup, rate != null ? rate : 1_000,
+                continuous && warmupRate != null ? warmupRate : 0,
                 duration != null ? duration : Duration.ofSeconds(10), continuous ? scheduledIn : null, 0, history, keep, !noAnalyze);
     }
 

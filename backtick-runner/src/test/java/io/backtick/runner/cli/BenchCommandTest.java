@@ -6,6 +6,7 @@ import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.backtick.api.BacktickClient;
+import io.backtick.runner.bench.Bench;
 import io.backtick.runner.config.DatabaseSettings;
 import io.backtick.runner.queue.BenchSchema;
 import io.backtick.runner.queue.QueueDatabase;
@@ -249,6 +250,47 @@ class BenchCommandTest {
         } finally {
             TestDatabase.dropSchema(schema);
         }
+    }
+
+    @Test
+    void continuousModeEnqueuesTheWarmUpAtItsOwnRate() throws IOException, SQLException {
+        String schema = TestDatabase.newSchema(BenchCommandTest.class);
+        try {
+            // At the rate, the 40 jobs of the warm-up would take 20 s to enqueue; at 400 a second, 0.1 s.
+            JsonNode report = json(bench(schema, "--rate", "2", "--duration", "1s", "--warmup", "40", "--warmup-rate", "400",
+                    "--threads", "4", "--keep", "--json"));
+
+            assertThat(report.path("warmup").asInt()).isEqualTo(40);
+            assertThat(report.path("warmup_rate").asDouble()).isEqualTo(400.0);
+            assertThat(report.path("latency_ms").path("jobs").asLong()).isEqualTo(2);
+            try (Connection c = TestDatabase.connect(); PreparedStatement spans = c.prepareStatement(
+                    "select count(*) filter (where priority = ?), extract(epoch from max(created_at) filter (where priority = ?)"
+                            + " - min(created_at) filter (where priority = ?)), extract(epoch from max(created_at) filter"
+                            + " (where priority = ?) - min(created_at) filter (where priority = ?)) from " + schema + ".jobs")) {
+                for (int i = 1; i <= 5; i++) {
+                    spans.setInt(i, i <= 3 ? Bench.WARMUP_PRIORITY : Bench.TIMED_PRIORITY);
+                }
+                ResultSet r = spans.executeQuery();
+                r.next();
+                assertThat(r.getLong(1)).isEqualTo(40);
+                assertThat(r.getDouble(2)).as("the warm-up's 40 enqueues, 2.5 ms apart").isLessThan(5.0);
+                assertThat(r.getDouble(3)).as("the timed jobs, half a second apart").isBetween(0.4, 5.0);
+            }
+        } finally {
+            TestDatabase.dropSchema(schema);
+        }
+    }
+
+    @Test
+    void warmupRateOutsideContinuousModeOrWithoutAWarmUpIsAUsageError() throws IOException {
+        CliTest.Result burnDown = bench(TestDatabase.newSchema(BenchCommandTest.class), "--jobs", "100", "--warmup", "10",
+                "--warmup-rate", "100");
+        CliTest.Result noWarmUp = bench(TestDatabase.newSchema(BenchCommandTest.class), "--rate", "10", "--warmup-rate", "100");
+
+        assertThat(burnDown.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(burnDown.errLines().get(0)).startsWith("backtick: --warmup-rate is for continuous mode");
+        assertThat(noWarmUp.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(noWarmUp.errLines().get(0)).startsWith("backtick: --warmup-rate needs --warmup N");
     }
 
     @Test
