@@ -32,8 +32,8 @@ import java.util.function.LongSupplier;
  * the next waiting job is due, and the stager asks for its next round then ({@link #roundBy}). A job
  * scheduled after that read for a time before the next round is announced by its enqueue's
  * notification ({@link #dueAt}), a retry written by this runner by its completer
- * ({@link #dueIn}); a retry another runner wrote is found at the next round, within the poll
- * interval. So a job scheduled for a moment starts within milliseconds of it (rounds come at most
+ * ({@link #dueIn}), and one another runner wrote by that runner's announcement of it, which every
+ * runner hears as it hears an enqueue's ({@code V11__announce_retries.sql}). So a job scheduled for a moment starts within milliseconds of it (rounds come at most
  * every {@link PeriodicLoop#MIN_GAP}), where it waited up to a poll interval before.
  *
  * <p>A stage commits without waiting for the WAL flush, and this runner's producer is told of

@@ -24,22 +24,17 @@ public record MadeAvailable(int jobs, JobQueue.ClaimPosition start) {
 
     /** {@link #announcing(String)} with more columns over {@code rows} ({@code columns}: empty, or each led by a comma). */
     static String announcing(String rows, String columns) {
-        return """
-                select count(*)::int as jobs, %2$s as top_priority, %3$s as earliest%4$s,
-                       backtick_announce_available(current_schema(), %2$s, %3$s)
-                from %1$s
-                """.formatted(rows, "max(priority) filter (where state = 'available')",
-                "min(run_at) filter (where state = 'available')", columns);
+        return counting(rows, columns + ",\n       backtick_announce_available(current_schema(), " + TOP_PRIORITY + ", " + EARLIEST + ")");
     }
 
     /** {@link #announcing(String, String)} without the announcement: the caller makes it apart ({@link JobQueue#announce}). */
     static String counting(String rows, String columns) {
-        return """
-                select count(*)::int as jobs, %2$s as top_priority, %3$s as earliest%4$s
-                from %1$s
-                """.formatted(rows, "max(priority) filter (where state = 'available')",
-                "min(run_at) filter (where state = 'available')", columns);
+        return "select count(*)::int as jobs, " + TOP_PRIORITY + " as top_priority, " + EARLIEST + " as earliest" + columns
+                + "\nfrom " + rows + "\n";
     }
+
+    private static final String TOP_PRIORITY = "max(priority) filter (where state = 'available')";
+    private static final String EARLIEST = "min(run_at) filter (where state = 'available')";
 
     static MadeAvailable of(Record row) {
         Integer priority = row.get("top_priority", Integer.class);

@@ -73,16 +73,6 @@ public final class ScheduleQueue {
         }
     }
 
-    /** The unpaused schedules among {@code names} whose next tick is at or before {@code now}. */
-    public List<ScheduleRow> due(String[] names, Instant now) {
-        return dsl.selectFrom(SCHEDULES)
-                .where(SCHEDULES.NAME.eq(DSL.any(names)))
-                .and(SCHEDULES.PAUSED.isFalse())
-                .and(SCHEDULES.NEXT_RUN_AT.le(utc(now)))
-                .orderBy(SCHEDULES.NEXT_RUN_AT)
-                .fetch(ScheduleQueue::row);
-    }
-
     /**
      * What a scheduler round reads in one statement: the database's clock ({@code now}), the
      * unpaused schedules whose tick has come by it, soonest first ({@code due}), and the earliest
@@ -96,10 +86,13 @@ public final class ScheduleQueue {
         }
     }
 
-    /** The clock is read once (a volatile function in a subquery of its own), with every schedule of the round. */
+    /**
+     * The clock is read once (a volatile function in a subquery of its own), with every schedule
+     * of the round; a time given in its place stands for it.
+     */
     private static final String DUE_NOW = """
             select n.now, s.name, s.kind, s.spec, s.zone, s.missed, s.next_run_at, s.last_run_at
-            from (select clock_timestamp() as now) n
+            from (select coalesce(?::timestamptz, clock_timestamp()) as now) n
             left join schedules s on s.name = any(?) and not s.paused
             order by s.next_run_at
             """;
@@ -111,22 +104,28 @@ public final class ScheduleQueue {
      * rendering, which took milliseconds of each read.
      */
     public Ticks dueNow(String[] names) {
+        return due(names, null);
+    }
+
+    /** {@link #dueNow} as if the database's clock read {@code now} ({@code null}: as it reads). */
+    public Ticks due(String[] names, Instant now) {
         return dsl.connectionResult(c -> {
             try (PreparedStatement read = c.prepareStatement(DUE_NOW)) {
-                read.setArray(1, c.createArrayOf("text", names));
-                Instant now = null;
+                read.setObject(1, now == null ? null : utc(now));
+                read.setArray(2, c.createArrayOf("text", names));
+                Instant clock = null;
                 Instant next = null;
                 List<ScheduleRow> due = new ArrayList<>();
                 try (ResultSet rows = read.executeQuery()) {
                     while (rows.next()) {
-                        now = rows.getObject(1, OffsetDateTime.class).toInstant();
+                        clock = rows.getObject(1, OffsetDateTime.class).toInstant();
                         String name = rows.getString(2);
                         if (name == null) {
                             continue; // none of the names is an unpaused schedule
                         }
                         Instant tick = rows.getObject(7, OffsetDateTime.class).toInstant();
                         OffsetDateTime last = rows.getObject(8, OffsetDateTime.class);
-                        if (!tick.isAfter(now)) {
+                        if (!tick.isAfter(clock)) {
                             due.add(new ScheduleRow(name, rows.getString(3), rows.getString(4), rows.getString(5),
                                     rows.getString(6), false, tick, last == null ? null : last.toInstant()));
                         } else if (next == null) {
@@ -134,7 +133,7 @@ public final class ScheduleQueue {
                         }
                     }
                 }
-                return new Ticks(now, due, next);
+                return new Ticks(clock, due, next);
             } catch (SQLException e) {
                 throw new DataAccessException("reading the due schedules failed: " + e.getMessage(), e);
             }

@@ -52,7 +52,7 @@ public final class Scheduler extends PeriodicLoop {
 
     /**
      * What one round did, and how long after its last reading the next tick comes (empty when no
-     * schedule has one, or when the round was told the time rather than reading it).
+     * schedule has one).
      */
     public record Round(int fired, int skipped, int raced, Optional<Duration> untilNextTick) {
     }
@@ -73,7 +73,7 @@ public final class Scheduler extends PeriodicLoop {
 
     /** One round as if it were {@code now}: creates the jobs of every tick due by then. */
     public Round runOnce(Instant now) {
-        return run(() -> new ScheduleQueue.Ticks(now, queue.due(names, now), null));
+        return run(() -> queue.due(names, now));
     }
 
     private Round run(Supplier<ScheduleQueue.Ticks> read) {
