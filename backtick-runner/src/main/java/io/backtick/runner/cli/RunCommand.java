@@ -140,8 +140,12 @@ final class RunCommand implements Callable<Integer> {
             runner = new Runner(settings, queue, workers, java.time.Clock.systemUTC(), meters);
             Signals.onStop(stop::countDown);
             runner.start();
+            runner.idTaken().thenRun(stop::countDown);
             log.info("Queue: {}", target.describe());
             stop.await();
+            if (runner.idTaken().isDone()) {
+                throw new ConfigException(runner.idTaken().getNow(""));
+            }
             return 0;
         } finally {
             if (runner != null) {

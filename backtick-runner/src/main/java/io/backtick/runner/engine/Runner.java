@@ -18,6 +18,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -44,6 +46,7 @@ public final class Runner implements Service {
     private final Maintenance maintenance;
     private final Notifier notifier;
     private final List<ScheduleSpec> schedules;
+    private final CompletableFuture<String> idTaken = new CompletableFuture<>();
     private boolean started;
     private boolean stopped;
 
@@ -75,8 +78,9 @@ public final class Runner implements Service {
         metrics.gauge("backtick.outcomes.pending", "Outcomes waiting to be written", completer::pendingCount);
         metrics.gauge("backtick.database.lost", "1 while the database cannot be reached", () -> health.isLost() ? 1 : 0);
         this.stager = new Stager(queue, health, settings.pollInterval(), producer::wakeFrom);
-        this.heartbeat = new Heartbeat(database.runners(), new RunnerRegistry.RunnerInfo(settings.runnerId(), host(),
-                ProcessHandle.current().pid(), version(), List.of(workers.names())), health);
+        this.heartbeat = new Heartbeat(database.runners(), new RunnerRegistry.RunnerInfo(settings.runnerId(),
+                UUID.randomUUID().toString(), host(), ProcessHandle.current().pid(), version(), List.of(workers.names())),
+                health, idTaken::complete);
         // Invalid schedules fail here, before anything starts, with the schedule's name.
         this.schedules = workers.schedules().stream()
                 .map(s -> ScheduleSpec.of(s.name(), s.schedule(), settings.scheduleZone()))
@@ -119,8 +123,9 @@ public final class Runner implements Service {
             return;
         }
         started = true;
-        database.jobs().registerWorkers(workers.all().stream().map(WorkerDefinition::defaults).toList());
+        // Refuses to start (ConfigException), having written nothing, while another live process holds this runner id.
         heartbeat.register();
+        database.jobs().registerWorkers(workers.all().stream().map(WorkerDefinition::defaults).toList());
         // Before claiming: jobs still held under this id belong to an earlier process that died.
         maintenance.handBackFromEarlierStart();
         if (!schedules.isEmpty()) {
@@ -174,6 +179,14 @@ public final class Runner implements Service {
 
     public String runnerId() {
         return settings.runnerId();
+    }
+
+    /**
+     * Completes, with a line that says why, if another process takes over this runner's id while
+     * it runs: its running jobs are that process's to hand back, so this runner must stop.
+     */
+    public CompletableFuture<String> idTaken() {
+        return idTaken;
     }
 
     public boolean databaseLost() {

@@ -5,7 +5,9 @@ import static io.backtick.jooq.Tables.RUNNERS;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.time.Duration;
+import java.time.OffsetDateTime;
 import java.util.List;
+import java.util.Optional;
 import org.jooq.DSLContext;
 import org.jooq.JSONB;
 import org.jooq.impl.DSL;
@@ -21,35 +23,103 @@ public final class RunnerRegistry {
         this.dsl = dsl;
     }
 
-    /** A runner's identity. */
-    public record RunnerInfo(String id, String host, long pid, String version, List<String> workers) {
+    /**
+     * A runner's identity: its id, which the jobs it holds carry, and the {@code instance} token of
+     * the process behind it, made when that process starts, so two live processes given one id are
+     * told apart.
+     */
+    public record RunnerInfo(String id, String instance, String host, long pid, String version, List<String> workers) {
     }
 
-    /** Records this runner as alive now. */
-    public void register(RunnerInfo runner) {
-        JSONB workers;
+    /**
+     * Who holds a runner id's row: the process's token (null for a runner older than migration
+     * V12), where it runs, when it last beat, and how long ago that was by the database's clock.
+     */
+    public record Holder(String instance, String host, long pid, OffsetDateTime heartbeatAt, Duration silentFor) {
+    }
+
+    /** The row of runner id {@code runnerId}, if there is one. */
+    public Optional<Holder> holder(String runnerId) {
+        return dsl.select(RUNNERS.INSTANCE, RUNNERS.HOST, RUNNERS.PID, RUNNERS.HEARTBEAT_AT,
+                        DSL.field("(extract(epoch from now() - {0}) * 1000)::bigint", Long.class, RUNNERS.HEARTBEAT_AT))
+                .from(RUNNERS)
+                .where(RUNNERS.ID.eq(runnerId))
+                .fetchOptional(r -> new Holder(r.value1(), r.value2(), r.value3(), r.value4(),
+                        Duration.ofMillis(Math.max(0, r.value5()))));
+    }
+
+    /** What a heartbeat found. */
+    public sealed interface Beat {
+        /** The row was this process's, and now says it is alive. */
+        record Kept() implements Beat {
+        }
+
+        /** There was no row (never written, forgotten, or deleted by a process that stopped). */
+        record Gone() implements Beat {
+        }
+
+        /** Another process holds the row now. */
+        record Taken(Holder by) implements Beat {
+        }
+    }
+
+    /**
+     * Records this runner process as the holder of its id and alive now, if no row holds the id;
+     * returns false, writing nothing, if one does ({@link #takeOver} takes a row over).
+     */
+    public boolean register(RunnerInfo runner) {
+        JSONB workers = workersJson(runner);
+        return dsl.insertInto(RUNNERS, RUNNERS.ID, RUNNERS.INSTANCE, RUNNERS.HOST, RUNNERS.PID, RUNNERS.VERSION, RUNNERS.WORKERS)
+                .values(runner.id(), runner.instance(), runner.host(), runner.pid(), runner.version(), workers)
+                .onConflictDoNothing()
+                .execute() == 1;
+    }
+
+    /**
+     * Makes this runner process the holder of its id's row, in place of the one {@code seen}
+     * describes, and alive now: a compare-and-set on the row as it was seen, so a process that
+     * beat or took the row since keeps it (false, nothing written).
+     */
+    public boolean takeOver(RunnerInfo runner, Holder seen) {
+        return dsl.update(RUNNERS)
+                .set(RUNNERS.INSTANCE, runner.instance())
+                .set(RUNNERS.HOST, runner.host())
+                .set(RUNNERS.PID, runner.pid())
+                .set(RUNNERS.VERSION, runner.version())
+                .set(RUNNERS.WORKERS, workersJson(runner))
+                .set(RUNNERS.STARTED_AT, DSL.currentOffsetDateTime())
+                .set(RUNNERS.HEARTBEAT_AT, DSL.currentOffsetDateTime())
+                .where(RUNNERS.ID.eq(runner.id())
+                        .and(RUNNERS.HEARTBEAT_AT.eq(seen.heartbeatAt()))
+                        .and(RUNNERS.INSTANCE.isNotDistinctFrom(seen.instance())))
+                .execute() == 1;
+    }
+
+    private static JSONB workersJson(RunnerInfo runner) {
         try {
-            workers = JSONB.valueOf(JSON.writeValueAsString(runner.workers()));
+            return JSONB.valueOf(JSON.writeValueAsString(runner.workers()));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
-        dsl.insertInto(RUNNERS, RUNNERS.ID, RUNNERS.HOST, RUNNERS.PID, RUNNERS.VERSION, RUNNERS.WORKERS)
-                .values(runner.id(), runner.host(), runner.pid(), runner.version(), workers)
-                .onConflict(RUNNERS.ID)
-                .doUpdate()
-                .set(RUNNERS.WORKERS, DSL.excluded(RUNNERS.WORKERS))
-                .set(RUNNERS.HEARTBEAT_AT, DSL.currentOffsetDateTime())
+    }
+
+    /**
+     * Refreshes the heartbeat of this runner process's row. Only a row that still carries this
+     * process's token is touched: a row another process took over is left to it and reported.
+     */
+    public Beat heartbeat(RunnerInfo runner) {
+        int kept = dsl.update(RUNNERS).set(RUNNERS.HEARTBEAT_AT, DSL.currentOffsetDateTime())
+                .where(RUNNERS.ID.eq(runner.id()).and(RUNNERS.INSTANCE.eq(runner.instance())))
                 .execute();
+        if (kept == 1) {
+            return new Beat.Kept();
+        }
+        return holder(runner.id()).<Beat>map(Beat.Taken::new).orElseGet(Beat.Gone::new);
     }
 
-    /** Refreshes the heartbeat; returns false if the row is gone (then register again). */
-    public boolean heartbeat(String runnerId) {
-        return dsl.update(RUNNERS).set(RUNNERS.HEARTBEAT_AT, DSL.currentOffsetDateTime())
-                .where(RUNNERS.ID.eq(runnerId)).execute() == 1;
-    }
-
-    public void deregister(String runnerId) {
-        dsl.deleteFrom(RUNNERS).where(RUNNERS.ID.eq(runnerId)).execute();
+    /** Deletes this runner process's row; a row another process holds now stays. */
+    public void deregister(RunnerInfo runner) {
+        dsl.deleteFrom(RUNNERS).where(RUNNERS.ID.eq(runner.id()).and(RUNNERS.INSTANCE.eq(runner.instance()))).execute();
     }
 
     /** Forgets runners silent for longer than {@code age}; returns how many. */

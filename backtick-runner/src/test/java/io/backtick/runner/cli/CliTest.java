@@ -314,6 +314,39 @@ class CliTest {
     }
 
     @Test
+    void runWithTheIdOfALiveRunnerSaysSoInOneLineAndLeavesThatRunnerAlone() throws IOException {
+        DatabaseSettings queue = TestDatabase.newQueueSettings(CliTest.class);
+        try (QueueDatabase db = QueueDatabase.open(queue, 4, "backtick-test-live-runner")) {
+            io.backtick.runner.plugin.WorkerRegistry workers = new io.backtick.runner.plugin.WorkerRegistry();
+            workers.declaringFor("test").define("tick", Void.class, (args, job) -> { });
+            io.backtick.runner.engine.Runner live = new io.backtick.runner.engine.Runner(
+                    io.backtick.runner.config.RunnerSettings.defaults("busy"), db, workers);
+            live.start();
+            try {
+                Path plugins = Files.createTempDirectory(files, "plugins");
+                io.backtick.runner.testsupport.PluginJars.build(plugins.resolve("ticks.jar"),
+                        io.backtick.runner.e2e.fixtures.TickPlugin.class);
+                List<String> args = new ArrayList<>(List.of("run", "--plugins", plugins.toString(), "--runner-id", "busy"));
+                args.addAll(databaseArgs(queue, files));
+
+                Result result = run(args.toArray(String[]::new));
+
+                assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+                assertThat(result.err()).doesNotContain("\tat ");
+                assertThat(result.errLines()).filteredOn(line -> line.startsWith("backtick:"))
+                        .singleElement(STRING)
+                        .startsWith("backtick: runner id 'busy' is in use by a live runner (pid " + ProcessHandle.current().pid() + " on ")
+                        .endsWith("): give each runner its own --runner-id (BACKTICK_RUNNER_ID), or leave it unset for one of its own");
+                assertThat(live.idTaken()).as("the live runner keeps its id").isNotDone();
+            } finally {
+                live.stop();
+            }
+        } finally {
+            TestDatabase.dropSchema(queue.schema());
+        }
+    }
+
+    @Test
     void runWithAMissingPluginDirectorySaysItDoesNotExist() {
         Result result = run("run", "--plugins", "/nonexistent");
 

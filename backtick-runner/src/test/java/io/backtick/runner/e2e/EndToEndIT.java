@@ -91,6 +91,26 @@ class EndToEndIT {
     }
 
     @Test
+    void aRunnerWhoseIdAnotherProcessTakesOverExitsWithOneLineThatSaysWhy() {
+        try (RunnerProcess runner = cli.start("run", "--plugins", BacktickCli.examplePlugins().toString(),
+                "--runner-id", "pinned")) {
+            runner.awaitLine("started", START);
+
+            // As a process started elsewhere with the same id does once it finds this one silent.
+            TestDatabase.execute("update " + settings.schema() + ".runners set instance = 'usurper', host = 'elsewhere', "
+                    + "pid = 4242 where id = 'pinned'");
+
+            assertThat(runner.awaitExit(STOP)).as("exit code once the id was taken over").isEqualTo(1);
+            assertThat(runner.output()).doesNotContain("\tat ");
+            assertThat(runner.output().lines().filter(line -> line.startsWith("backtick:")))
+                    .singleElement().asString()
+                    .isEqualTo("backtick: runner id 'pinned' was taken over by pid 4242 on elsewhere, which found this "
+                            + "runner silent or was started with the same id; this runner stops (give each runner its "
+                            + "own --runner-id)");
+        }
+    }
+
+    @Test
     void twoRunnersOnOneQueueShareTheJobsAndRunEachExactlyOnce() {
         String plugins = BacktickCli.examplePlugins().toString();
         // A short poll interval, so both idle runners notice the jobs within moments of each other.

@@ -75,7 +75,7 @@ class MaintenanceTest {
 
     @Test
     void jobsOfALostRunnerGoBackWithALostErrorAndThoseOfALiveOneStay() {
-        db.runners().register(new RunnerRegistry.RunnerInfo("alive", "h", 1, "dev", List.of("w")));
+        db.runners().register(new RunnerRegistry.RunnerInfo("alive", "instance-alive", "h", 1, "dev", List.of("w")));
         long lost = running("gone", Duration.ofMinutes(2), 1, 16);
         long lastChance = running("gone", Duration.ofMinutes(2), 3, 3);
         long longButAlive = running("alive", Duration.ofHours(5), 1, 16);
@@ -93,7 +93,7 @@ class MaintenanceTest {
 
     @Test
     void jobsOfRunnersWhoseRowShowsThemLostAreRescuedEveryRoundAndThoseOfRunnersWithoutARowWhenTheirTurnComes() {
-        db.runners().register(new RunnerRegistry.RunnerInfo("silent", "h", 1, "dev", List.of("w")));
+        db.runners().register(new RunnerRegistry.RunnerInfo("silent", "instance-silent", "h", 1, "dev", List.of("w")));
         db.dsl().execute("update runners set heartbeat_at = now() - interval '2 minutes' where id = 'silent'");
         running("silent", Duration.ofMinutes(2), 1, 16);
         running("forgotten", Duration.ofMinutes(2), 1, 16); // its runner left no row
@@ -128,11 +128,11 @@ class MaintenanceTest {
     void aRunnerRestartedWithTheSameIdHandsBackWhatItsEarlierProcessHeld() throws InterruptedException {
         // The earlier process was killed; the new one heartbeats under the same id, so the rescuer
         // sees a live runner and would leave these jobs running forever.
-        db.runners().register(new RunnerRegistry.RunnerInfo("same", "h", 1, "dev", List.of("w")));
+        db.runners().register(new RunnerRegistry.RunnerInfo("same", "instance-same", "h", 1, "dev", List.of("w")));
         long held = running("same", Duration.ofSeconds(2), 1, 16);
         long lastChance = running("same", Duration.ofSeconds(2), 2, 2);
         long other = running("other", Duration.ofSeconds(2), 1, 16);
-        db.runners().register(new RunnerRegistry.RunnerInfo("other", "h", 2, "dev", List.of("w")));
+        db.runners().register(new RunnerRegistry.RunnerInfo("other", "instance-other", "h", 2, "dev", List.of("w")));
         assertThat(maintenance("me").rescue()).isZero();
 
         CountDownLatch ran = new CountDownLatch(1);
@@ -238,7 +238,7 @@ class MaintenanceTest {
 
     @Test
     void jobsWaitingForAWorkerNoLiveRunnerServesAreCounted() {
-        db.runners().register(new RunnerRegistry.RunnerInfo("r", "h", 1, "dev", List.of("served")));
+        db.runners().register(new RunnerRegistry.RunnerInfo("r", "instance-r", "h", 1, "dev", List.of("served")));
         client.schedule("served");
         client.schedule("nobody");
         client.schedule("nobody");
@@ -331,7 +331,7 @@ class MaintenanceTest {
 
     @Test
     void jobsWaitingForAWorkerNoLiveRunnerServesAreLogged() {
-        db.runners().register(new RunnerRegistry.RunnerInfo("r", "h", 1, "dev", List.of("served")));
+        db.runners().register(new RunnerRegistry.RunnerInfo("r", "instance-r", "h", 1, "dev", List.of("served")));
         client.schedule("served");
         client.schedule("nobody's; worker");
         ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Maintenance.class);

@@ -267,7 +267,7 @@ class SchedulerTest {
     void aScheduleNoLiveRunnerDeclaresIsListedAsOrphaned() {
         runner("served", Schedule.every(Duration.ofMinutes(1)), t0());
         runner("orphan", Schedule.every(Duration.ofMinutes(1)), t0());
-        db.runners().register(new RunnerRegistry.RunnerInfo("runner-1", "host", 1, "dev", List.of("served")));
+        db.runners().register(new RunnerRegistry.RunnerInfo("runner-1", "instance-runner-1", "host", 1, "dev", List.of("served")));
 
         List<ScheduleStatus> statuses = schedules.statuses(Heartbeat.EXPIRY);
 
