@@ -4,6 +4,7 @@ import io.backtick.api.JobState;
 import io.backtick.runner.config.ConfigException;
 import io.backtick.runner.engine.Heartbeat;
 import io.backtick.runner.queue.JobView;
+import io.backtick.runner.queue.MaintenanceQueue;
 import io.backtick.runner.queue.QueueDatabase;
 import java.io.PrintStream;
 import java.util.List;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Parameters;
 /** {@code backtick jobs}: lists jobs, newest first; {@code backtick jobs show ID} shows one with its errors. */
 @Command(name = "jobs", mixinStandardHelpOptions = true,
         description = "List jobs, newest first, with a count per state.",
-        subcommands = {JobsCommand.Show.class, JobsCommand.Cancel.class})
+        subcommands = {JobsCommand.Show.class, JobsCommand.Cancel.class, JobsCommand.Retry.class})
 final class JobsCommand implements Callable<Integer> {
 
     @Mixin
@@ -88,6 +89,36 @@ final class JobsCommand implements Callable<Integer> {
                             + " is running: its runner was asked to stop it; it is recorded as cancelled when it returns");
                     case ALREADY_FINISHED -> throw new ConfigException("job " + id + " has already finished ("
                             + queue.jobs().find(id).map(j -> j.state().sqlName()).orElse("gone") + ")");
+                    case NOT_FOUND -> throw new ConfigException("there is no job " + id);
+                }
+            }
+            return 0;
+        }
+    }
+
+    /** {@code backtick jobs retry ID}. */
+    @Command(name = "retry", mixinStandardHelpOptions = true,
+            description = {"Run a job again at once: a finished one (completed, discarded, cancelled), with one more "
+                + "attempt if it had used them all, or a scheduled or retryable one now instead of at its time. "
+                + "Its errors are kept."})
+    static final class Retry implements Callable<Integer> {
+
+        @Mixin
+        DatabaseOptions database;
+
+        @Parameters(paramLabel = "ID", description = "The job's id.")
+        long id;
+
+        @Override
+        public Integer call() {
+            try (QueueDatabase queue = QueueCommands.open(database)) {
+                MaintenanceQueue.Retry retry = queue.maintenance().retry(id);
+                switch (retry.result()) {
+                    case MADE_AVAILABLE -> System.out.println("job " + id + " is available again: attempt "
+                            + retry.nextAttempt() + " of " + retry.maxAttempts() + " runs at once");
+                    case ALREADY_AVAILABLE -> System.out.println("job " + id + " is already available: it runs as soon as a runner is free");
+                    case RUNNING -> throw new ConfigException("job " + id
+                            + " is running: retry it once it has finished, or cancel it first (backtick jobs cancel " + id + ")");
                     case NOT_FOUND -> throw new ConfigException("there is no job " + id);
                 }
             }

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jooq.DSLContext;
+import org.jooq.Record;
 import org.jooq.Record4;
 import org.jooq.impl.DSL;
 
@@ -321,5 +322,42 @@ public final class MaintenanceQueue {
             return CancelResult.REQUESTED;
         }
         return dsl.fetchExists(JOBS, JOBS.ID.eq(id)) ? CancelResult.ALREADY_FINISHED : CancelResult.NOT_FOUND;
+    }
+
+    /** What {@link #retry} did. */
+    public enum RetryResult { MADE_AVAILABLE, ALREADY_AVAILABLE, RUNNING, NOT_FOUND }
+
+    /**
+     * What {@link #retry} did to job {@code id}, and when it made it available, the attempt it
+     * runs next and how many it may make ({@code 0} otherwise).
+     */
+    public record Retry(RetryResult result, int nextAttempt, int maxAttempts) {
+    }
+
+    /**
+     * Makes a job that is not running available at once, as an operator asks after fixing what
+     * made it fail: a finished one (completed, discarded, cancelled) runs again, with one more
+     * attempt allowed if it had used them all; a scheduled or retryable one runs now instead of
+     * at its time. Its errors stay, the history of its attempts; a cancel request left from an
+     * earlier run is dropped. Every listening runner hears where it starts in claim order
+     * ({@link MadeAvailable}), so it starts at once. A running job is left alone: its attempt
+     * is still to end.
+     */
+    public Retry retry(long id) {
+        Record row = dsl.fetchOne("""
+                with retried as (
+                    update jobs set state = 'available', run_at = now(), finalized_at = null, cancel_requested_at = null,
+                                    max_attempts = greatest(max_attempts, attempt + 1)
+                    where id = ? and state in ('scheduled', 'retryable', 'completed', 'discarded', 'cancelled')
+                    returning state, priority, run_at, attempt, max_attempts
+                )
+                """ + MadeAvailable.announcing("retried", ", max(attempt) + 1 as next_attempt, max(max_attempts) as max_attempts"), id);
+        if (MadeAvailable.of(row).jobs() == 1) {
+            return new Retry(RetryResult.MADE_AVAILABLE, row.get("next_attempt", Integer.class), row.get("max_attempts", Integer.class));
+        }
+        RetryResult result = dsl.select(JOBS.STATE).from(JOBS).where(JOBS.ID.eq(id)).fetchOptional(JOBS.STATE)
+                .map(state -> state == io.backtick.jooq.enums.JobState.running ? RetryResult.RUNNING : RetryResult.ALREADY_AVAILABLE)
+                .orElse(RetryResult.NOT_FOUND);
+        return new Retry(result, 0, 0);
     }
 }

@@ -206,6 +206,29 @@ class CliTest {
     }
 
     @Test
+    void jobsRetryRunsADiscardedJobAgainAndSaysInOneLineWhyARunningOrUnknownOneIsNot() throws IOException {
+        long id = enqueuedId(enqueue("--max-attempts", "2", "cli-retried", "1"));
+        try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
+            db.dsl().execute("update jobs set state = 'discarded', attempt = 2, finalized_at = now() where id = ?", id);
+
+            Result retry = againstTestSchema(List.of("jobs", "retry"), String.valueOf(id));
+
+            assertThat(retry.exit()).as(retry.err()).isEqualTo(0);
+            assertThat(retry.out().lines()).containsExactly("job " + id + " is available again: attempt 3 of 3 runs at once");
+            assertThat(db.jobs().find(id).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+
+            db.dsl().execute("update jobs set state = 'running', attempt = 3, runner_id = 'r', attempted_at = now() where id = ?", id);
+            Result running = againstTestSchema(List.of("jobs", "retry"), String.valueOf(id));
+            assertThat(running.exit()).isEqualTo(Main.EXIT_FAILURE);
+            assertThat(running.errLines()).containsExactly("backtick: job " + id + " is running: retry it once it has "
+                    + "finished, or cancel it first (backtick jobs cancel " + id + ")");
+        }
+        Result unknown = againstTestSchema(List.of("jobs", "retry"), "987654321");
+        assertThat(unknown.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(unknown.errLines()).containsExactly("backtick: there is no job 987654321");
+    }
+
+    @Test
     void aJobForAWorkerNoRunnerServesIsAcceptedAndListedAsWaitingForOne() throws IOException {
         long id = enqueuedId(enqueue("cli-nobody-serves-this", "1"));
 

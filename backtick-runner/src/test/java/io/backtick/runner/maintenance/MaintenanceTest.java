@@ -213,6 +213,55 @@ class MaintenanceTest {
     }
 
     @Test
+    void aDiscardedJobIsRetriedAtOnceWithOneMoreAttemptItsErrorsKeptAndEveryRunnerTold() throws Exception {
+        long id = client.enqueue(JobRequest.of("w").withMaxAttempts(3));
+        db.dsl().execute("update jobs set state = 'discarded', attempt = 3, finalized_at = now(), "
+                + "run_at = now() - interval '1 hour', errors = '[{\"attempt\": 3, \"kind\": \"exception\"}]' where id = ?", id);
+        try (java.sql.Connection listener = TestDatabase.connect();
+             java.sql.Statement listen = listener.createStatement()) {
+            listen.execute("listen \"" + io.backtick.runner.engine.Notifier.channel(db.settings().schema()) + "\"");
+
+            assertThat(queue.retry(id)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 4, 4));
+
+            JobView job = db.jobs().find(id).orElseThrow();
+            assertThat(job.state()).isEqualTo(JobState.AVAILABLE);
+            assertThat(job.attempt()).isEqualTo(3);
+            assertThat(job.maxAttempts()).isEqualTo(4);
+            assertThat(job.finalizedAt()).isNull();
+            assertThat(job.errorsJson()).isEqualTo("[{\"kind\": \"exception\", \"attempt\": 3}]");
+            assertThat(job.runAt()).as("runs now, not at its old time").isAfter(java.time.Instant.now().minusSeconds(60));
+            long micros = java.time.temporal.ChronoUnit.MICROS.between(java.time.Instant.EPOCH, job.runAt());
+            assertThat(TestDatabase.notifications(listener, 1)).containsExactly("k 0 " + micros);
+        }
+        assertThat(queue.retry(id).result()).isEqualTo(MaintenanceQueue.RetryResult.ALREADY_AVAILABLE);
+    }
+
+    @Test
+    void aCancelledJobRunsAgainWithoutItsOldCancelRequestAndAScheduledOneRunsNow() {
+        long cancelled = running("r", Duration.ofSeconds(1), 1, 16);
+        db.dsl().execute("update jobs set state = 'cancelled', finalized_at = now(), cancel_requested_at = now() where id = ?", cancelled);
+        long scheduled = client.scheduleIn(Duration.ofHours(1), "w");
+
+        assertThat(queue.retry(cancelled)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 2, 16));
+        assertThat(queue.retry(scheduled)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 1, 16));
+
+        assertThat(db.dsl().fetchValue("select cancel_requested_at is null from jobs where id = ?", cancelled)).isEqualTo(true);
+        assertThat(db.dsl().fetchValue("select state = 'available' and run_at <= now() from jobs where id = ?", scheduled)).isEqualTo(true);
+    }
+
+    @Test
+    void aRunningJobIsNotRetriedAndAnUnknownOneIsNotFound() {
+        long id = running("r", Duration.ofSeconds(1), 1, 3);
+
+        assertThat(queue.retry(id).result()).isEqualTo(MaintenanceQueue.RetryResult.RUNNING);
+        assertThat(queue.retry(987_654_321L).result()).isEqualTo(MaintenanceQueue.RetryResult.NOT_FOUND);
+        JobView job = db.jobs().find(id).orElseThrow();
+        assertThat(job.state()).isEqualTo(JobState.RUNNING);
+        assertThat(job.attempt()).isEqualTo(1);
+        assertThat(job.maxAttempts()).isEqualTo(3);
+    }
+
+    @Test
     void aRunningJobSeesItsCancellationAndIsRecordedCancelledWhenItReturns() throws InterruptedException {
         CountDownLatch started = new CountDownLatch(1);
         WorkerRegistry workers = new WorkerRegistry();
