@@ -68,11 +68,8 @@ final class JobsCommand implements Callable<Integer> {
         return s.length() <= max ? s : s.substring(0, max - 3) + "...";
     }
 
-    /** {@code backtick jobs cancel ID}. */
-    @Command(name = "cancel", mixinStandardHelpOptions = true,
-            description = {"Cancel a job. A waiting job is cancelled at once; a running one is told to stop "
-                + "(its context reports it) and is recorded as cancelled when it returns."})
-    static final class Cancel implements Callable<Integer> {
+    /** A subcommand about one job: the database options, the job's id, and what it does with the queue. */
+    abstract static class OneJob implements Callable<Integer> {
 
         @Mixin
         DatabaseOptions database;
@@ -81,18 +78,33 @@ final class JobsCommand implements Callable<Integer> {
         long id;
 
         @Override
-        public Integer call() {
+        public final Integer call() {
             try (QueueDatabase queue = QueueCommands.open(database)) {
-                switch (queue.maintenance().cancel(id)) {
-                    case CANCELLED -> System.out.println("cancelled job " + id);
-                    case REQUESTED -> System.out.println("job " + id
-                            + " is running: its runner was asked to stop it; it is recorded as cancelled when it returns");
-                    case ALREADY_FINISHED -> throw new ConfigException("job " + id + " has already finished ("
-                            + queue.jobs().find(id).map(j -> j.state().sqlName()).orElse("gone") + ")");
-                    case NOT_FOUND -> throw new ConfigException("there is no job " + id);
-                }
+                run(queue);
             }
             return 0;
+        }
+
+        /** Does the command's work; a {@link ConfigException} says in one line why it could not. */
+        abstract void run(QueueDatabase queue);
+    }
+
+    /** {@code backtick jobs cancel ID}. */
+    @Command(name = "cancel", mixinStandardHelpOptions = true,
+            description = {"Cancel a job. A waiting job is cancelled at once; a running one is told to stop "
+                + "(its context reports it) and is recorded as cancelled when it returns."})
+    static final class Cancel extends OneJob {
+
+        @Override
+        void run(QueueDatabase queue) {
+            switch (queue.maintenance().cancel(id)) {
+                case CANCELLED -> System.out.println("cancelled job " + id);
+                case REQUESTED -> System.out.println("job " + id
+                        + " is running: its runner was asked to stop it; it is recorded as cancelled when it returns");
+                case ALREADY_FINISHED -> throw new ConfigException("job " + id + " has already finished ("
+                        + queue.jobs().find(id).map(j -> j.state().sqlName()).orElse("gone") + ")");
+                case NOT_FOUND -> throw new ConfigException("there is no job " + id);
+            }
         }
     }
 
@@ -101,62 +113,44 @@ final class JobsCommand implements Callable<Integer> {
             description = {"Run a job again at once: a finished one (completed, discarded, cancelled), with one more "
                 + "attempt if it had used them all, or a scheduled or retryable one now instead of at its time. "
                 + "Its errors are kept."})
-    static final class Retry implements Callable<Integer> {
-
-        @Mixin
-        DatabaseOptions database;
-
-        @Parameters(paramLabel = "ID", description = "The job's id.")
-        long id;
+    static final class Retry extends OneJob {
 
         @Override
-        public Integer call() {
-            try (QueueDatabase queue = QueueCommands.open(database)) {
-                MaintenanceQueue.Retry retry = queue.maintenance().retry(id);
-                switch (retry.result()) {
-                    case MADE_AVAILABLE -> System.out.println("job " + id + " is available again: attempt "
-                            + retry.nextAttempt() + " of " + retry.maxAttempts() + " runs at once");
-                    case ALREADY_AVAILABLE -> System.out.println("job " + id + " is already available: it runs as soon as a runner is free");
-                    case RUNNING -> throw new ConfigException("job " + id
-                            + " is running: retry it once it has finished, or cancel it first (backtick jobs cancel " + id + ")");
-                    case NOT_FOUND -> throw new ConfigException("there is no job " + id);
-                }
+        void run(QueueDatabase queue) {
+            MaintenanceQueue.Retry retry = queue.maintenance().retry(id);
+            switch (retry.result()) {
+                case MADE_AVAILABLE -> System.out.println("job " + id + " is available again: attempt "
+                        + retry.nextAttempt() + " of " + retry.maxAttempts() + " runs at once");
+                case ALREADY_AVAILABLE -> System.out.println("job " + id + " is already available: it runs as soon as a runner is free");
+                case RUNNING -> throw new ConfigException("job " + id
+                        + " is running: retry it once it has finished, or cancel it first (backtick jobs cancel " + id + ")");
+                case NOT_FOUND -> throw new ConfigException("there is no job " + id);
             }
-            return 0;
         }
     }
 
     /** {@code backtick jobs show ID}. */
     @Command(name = "show", mixinStandardHelpOptions = true, description = "Show one job, with the error of each failed attempt.")
-    static final class Show implements Callable<Integer> {
-
-        @Mixin
-        DatabaseOptions database;
-
-        @Parameters(paramLabel = "ID", description = "The job's id.")
-        long id;
+    static final class Show extends OneJob {
 
         @Override
-        public Integer call() {
-            try (QueueDatabase queue = QueueCommands.open(database)) {
-                JobView job = queue.jobs().find(id)
-                        .orElseThrow(() -> new ConfigException("there is no job " + id));
-                PrintStream out = System.out;
-                out.println("id:           " + job.id());
-                out.println("worker:       " + job.worker());
-                out.println("queue:        " + job.queue());
-                out.println("state:        " + job.state().sqlName());
-                out.println("args:         " + job.argsJson());
-                out.println("priority:     " + job.priority());
-                out.println("attempt:      " + job.attempt() + " of " + job.maxAttempts());
-                out.println("run at:       " + job.runAt());
-                out.println("created at:   " + job.createdAt());
-                out.println("attempted at: " + (job.attemptedAt() == null ? "-" : job.attemptedAt()));
-                out.println("finalized at: " + (job.finalizedAt() == null ? "-" : job.finalizedAt()));
-                out.println("runner:       " + (job.runnerId() == null ? "-" : job.runnerId()));
-                out.println("errors:       " + job.errorsJson());
-            }
-            return 0;
+        void run(QueueDatabase queue) {
+            JobView job = queue.jobs().find(id)
+                    .orElseThrow(() -> new ConfigException("there is no job " + id));
+            PrintStream out = System.out;
+            out.println("id:           " + job.id());
+            out.println("worker:       " + job.worker());
+            out.println("queue:        " + job.queue());
+            out.println("state:        " + job.state().sqlName());
+            out.println("args:         " + job.argsJson());
+            out.println("priority:     " + job.priority());
+            out.println("attempt:      " + job.attempt() + " of " + job.maxAttempts());
+            out.println("run at:       " + job.runAt());
+            out.println("created at:   " + job.createdAt());
+            out.println("attempted at: " + (job.attemptedAt() == null ? "-" : job.attemptedAt()));
+            out.println("finalized at: " + (job.finalizedAt() == null ? "-" : job.finalizedAt()));
+            out.println("runner:       " + (job.runnerId() == null ? "-" : job.runnerId()));
+            out.println("errors:       " + job.errorsJson());
         }
     }
 }
