@@ -41,22 +41,16 @@ public final class Heartbeat extends PeriodicLoop {
 
     private final RunnerRegistry runners;
     private final RunnerRegistry.RunnerInfo self;
-    private final Duration takeoverAfter;
     private final Consumer<String> onTaken;
-    private volatile boolean taken;
+    /** Set once another process took this runner's id over: it beats no more. Only the heartbeat's thread reads it. */
+    private boolean taken;
 
     /** With {@code onTaken} told, once, why this runner must stop when another process takes over its id. */
     public Heartbeat(RunnerRegistry runners, RunnerRegistry.RunnerInfo self, DatabaseHealth health, Consumer<String> onTaken) {
-        this(runners, self, health, onTaken, INTERVAL, TAKEOVER_AFTER);
-    }
-
-    Heartbeat(RunnerRegistry runners, RunnerRegistry.RunnerInfo self, DatabaseHealth health, Consumer<String> onTaken,
-              Duration interval, Duration takeoverAfter) {
-        super("heartbeat", health, interval, Duration.ofSeconds(10));
+        super("heartbeat", health, INTERVAL, Duration.ofSeconds(10));
         this.runners = runners;
         this.self = self;
         this.onTaken = onTaken;
-        this.takeoverAfter = takeoverAfter;
     }
 
     /**
@@ -77,7 +71,7 @@ public final class Heartbeat extends PeriodicLoop {
                 continue; // another process wrote the row just now: look at it
             }
             Holder holder = found.get();
-            boolean silent = holder.silentFor().compareTo(takeoverAfter) >= 0;
+            boolean silent = holder.silentFor().compareTo(TAKEOVER_AFTER) >= 0;
             if (silent || self.instance().equals(holder.instance())) {
                 if (runners.takeOver(self, holder)) {
                     return;
@@ -88,22 +82,17 @@ public final class Heartbeat extends PeriodicLoop {
                 watched = holder;
                 log.info("Runner id {} was held by pid {} on {}, whose last heartbeat was {} ago: waiting up to {} "
                                 + "to see whether it is still alive", self.id(), holder.pid(), holder.host(),
-                        Durations.format(holder.silentFor()), Durations.format(takeoverAfter.minus(holder.silentFor())));
+                        Durations.format(holder.silentFor()), Durations.format(TAKEOVER_AFTER.minus(holder.silentFor())));
             } else if (!Objects.equals(holder.instance(), watched.instance()) || holder.heartbeatAt().isAfter(watched.heartbeatAt())) {
                 throw new ConfigException(inUse(holder));
             }
-            pause(min(WATCH_EVERY, takeoverAfter.minus(holder.silentFor())));
+            pause(min(WATCH_EVERY, TAKEOVER_AFTER.minus(holder.silentFor())));
         }
     }
 
     private String inUse(Holder holder) {
         return "runner id '" + self.id() + "' is in use by a live runner (pid " + holder.pid() + " on " + holder.host()
                 + "): give each runner its own --runner-id (BACKTICK_RUNNER_ID), or leave it unset for one of its own";
-    }
-
-    /** Whether another process took this runner's id over, so this runner must stop. */
-    public boolean idTaken() {
-        return taken;
     }
 
     public void runOnce() {
