@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
             EnqueueCommand.class,
             JobsCommand.class,
             SchedulesCommand.class,
+            RunnersCommand.class,
             MigrateCommand.class,
             BenchCommand.class,
             VersionCommand.class,

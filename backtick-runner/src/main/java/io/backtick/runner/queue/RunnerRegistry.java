@@ -122,6 +122,39 @@ public final class RunnerRegistry {
         dsl.deleteFrom(RUNNERS).where(RUNNERS.ID.eq(runner.id()).and(RUNNERS.INSTANCE.eq(runner.instance()))).execute();
     }
 
+    /**
+     * A runner as its row and the jobs table show it: when its process started, how long ago it
+     * last beat (by the database's clock), how many jobs run under its id, and the workers it serves.
+     */
+    public record Listed(String id, String host, long pid, String version, OffsetDateTime startedAt, Duration silentFor,
+                         long running, List<String> workers) {
+    }
+
+    /**
+     * Every runner that has a row, by id: live ones and those silent for up to a day (then they
+     * are forgotten). Counts each one's running jobs through {@code jobs_running_idx}.
+     */
+    public List<Listed> list() {
+        return dsl.fetch("""
+                select r.id, r.host, r.pid, r.version, r.started_at,
+                       (extract(epoch from now() - r.heartbeat_at) * 1000)::bigint as silent_ms,
+                       (select count(*) from jobs j where j.state = 'running' and j.runner_id = r.id) as running,
+                       r.workers::text as workers
+                from runners r
+                order by r.id
+                """).map(r -> new Listed(r.get(0, String.class), r.get(1, String.class), r.get(2, Long.class),
+                r.get(3, String.class), r.get(4, OffsetDateTime.class), Duration.ofMillis(Math.max(0, r.get(5, Long.class))),
+                r.get(6, Long.class), workers(r.get(7, String.class))));
+    }
+
+    private static List<String> workers(String json) {
+        try {
+            return List.of(JSON.readValue(json, String[].class));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a runner's workers are not a JSON array of names: " + json, e);
+        }
+    }
+
     /** Forgets runners silent for longer than {@code age}; returns how many. */
     public int forgetSilentFor(Duration age) {
         return dsl.deleteFrom(RUNNERS)

@@ -229,6 +229,39 @@ class CliTest {
     }
 
     @Test
+    void runnersListsEachRunnerAliveOrLostWithTheJobsRunningUnderItAndItsWorkers() throws IOException {
+        try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
+            db.dsl().execute("delete from runners");
+            Result none = againstTestSchema(List.of("runners"));
+            assertThat(none.exit()).as(none.err()).isEqualTo(0);
+            assertThat(none.out().lines()).containsExactly("no runners (start one with 'backtick run --plugins DIR')");
+
+            db.runners().register(new io.backtick.runner.queue.RunnerRegistry.RunnerInfo("cli-alive", "instance-1", "host-a",
+                    11, "1.2.3", List.of("w1", "w2")));
+            db.runners().register(new io.backtick.runner.queue.RunnerRegistry.RunnerInfo("cli-lost", "instance-2", "host-b",
+                    22, "1.2.3", List.of("w3")));
+            db.dsl().execute("update runners set heartbeat_at = now() - interval '2 minutes' where id = 'cli-lost'");
+            long id = enqueuedId(enqueue("cli-runners", "1"));
+            db.dsl().execute("update jobs set state = 'running', attempt = 1, runner_id = 'cli-alive', attempted_at = now() "
+                    + "where id = ?", id);
+            try {
+                Result list = againstTestSchema(List.of("runners"));
+
+                assertThat(list.exit()).as(list.err()).isEqualTo(0);
+                assertThat(list.out().lines()).hasSize(3);
+                assertThat(list.out().lines().toList().get(0)).startsWith("ID").contains("HEARTBEAT").endsWith("WORKERS");
+                assertThat(list.out().lines().toList().get(1))
+                        .matches("cli-alive +host-a +11 +1\\.2\\.3 +\\S+ +\\d+ s ago +1 +w1, w2");
+                assertThat(list.out().lines().toList().get(2))
+                        .matches("cli-lost +host-b +22 +1\\.2\\.3 +\\S+ +lost: silent 1[12]\\d s +0 +w3");
+            } finally {
+                db.dsl().execute("delete from jobs where id = ?", id);
+                db.dsl().execute("delete from runners");
+            }
+        }
+    }
+
+    @Test
     void aJobForAWorkerNoRunnerServesIsAcceptedAndListedAsWaitingForOne() throws IOException {
         long id = enqueuedId(enqueue("cli-nobody-serves-this", "1"));
 
