@@ -14,14 +14,21 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import java.util.concurrent.Executors;
+import java.util.function.Supplier;
 
-/** Serves the runner's meters and the JVM's in the Prometheus text format at {@code /metrics}. */
+/**
+ * Serves the runner's meters and the JVM's in the Prometheus text format at {@code /metrics}, and
+ * whether the runner does its work at {@code /health}: {@code 200 ok}, or {@code 503} with what
+ * keeps it from it in one line (for a load balancer's or an orchestrator's check).
+ */
 final class MetricsEndpoint implements AutoCloseable {
 
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private final HttpServer server;
+    private volatile Supplier<Optional<String>> problem = () -> Optional.of("starting");
 
     MetricsEndpoint(int port) {
         new JvmMemoryMetrics().bindTo(registry);
@@ -44,12 +51,26 @@ final class MetricsEndpoint implements AutoCloseable {
                 out.write(body);
             }
         });
+        server.createContext("/health", exchange -> {
+            Optional<String> now = problem.get();
+            byte[] body = (now.orElse("ok") + "\n").getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("Content-Type", "text/plain; charset=utf-8");
+            exchange.sendResponseHeaders(now.isEmpty() ? 200 : 503, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "backtick-metrics");
             t.setDaemon(true);
             return t;
         }));
         server.start();
+    }
+
+    /** Where {@code /health} learns what keeps the runner from its work (empty: nothing). */
+    void health(Supplier<Optional<String>> problem) {
+        this.problem = problem;
     }
 
     PrometheusMeterRegistry registry() {

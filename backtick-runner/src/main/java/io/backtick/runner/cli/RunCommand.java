@@ -75,7 +75,7 @@ final class RunCommand implements Callable<Integer> {
     String scheduleZone;
 
     @Option(names = "--metrics-port", paramLabel = "PORT",
-            description = "Serve Prometheus metrics at http://HOST:PORT/metrics (default: off).")
+            description = "Serve Prometheus metrics at http://HOST:PORT/metrics and the runner's health at /health (200 ok, else 503 and why) (default: off).")
     Integer metricsPort;
 
     @Option(names = "--no-migrate", description = "Do not create or update the queue schema at start.")
@@ -135,9 +135,12 @@ final class RunCommand implements Callable<Integer> {
             if (metricsPort != null) {
                 metrics = new MetricsEndpoint(metricsPort);
                 meters = metrics.registry();
-                log.info("Metrics at http://localhost:{}/metrics", metrics.port());
+                log.info("Metrics at http://localhost:{}/metrics, health at /health", metrics.port());
             }
             runner = new Runner(settings, queue, workers, java.time.Clock.systemUTC(), meters);
+            if (metrics != null) {
+                metrics.health(runner::problem);
+            }
             Signals.onStop(stop::countDown);
             runner.start();
             runner.idTaken().thenRun(stop::countDown);

@@ -18,6 +18,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
@@ -191,6 +192,28 @@ public final class Runner implements Service {
 
     public boolean databaseLost() {
         return health.isLost();
+    }
+
+    /**
+     * What keeps this runner from doing its work now, in one line, or empty while it works: not
+     * started or stopped, its database out of reach, or its id taken over by another process.
+     */
+    public Optional<String> problem() {
+        synchronized (this) {
+            if (!started) {
+                return Optional.of("starting");
+            }
+            if (stopped) {
+                return Optional.of("stopped");
+            }
+        }
+        if (idTaken.isDone()) {
+            return Optional.of(idTaken.getNow(""));
+        }
+        if (health.isLost()) {
+            return Optional.of("the database cannot be reached");
+        }
+        return Optional.empty();
     }
 
     /** Threads held by timed-out jobs that ignore interruption. */

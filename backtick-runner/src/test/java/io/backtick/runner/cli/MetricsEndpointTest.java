@@ -62,4 +62,41 @@ class MetricsEndpointTest {
             }
         }
     }
+    @Test
+    void healthIsOkWhileTheRunnerWorksAnd503WithTheReasonOtherwise() throws Exception {
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("ok", Void.class, (a, j) -> { });
+        try (QueueDatabase db = TestDatabase.newQueue(MetricsEndpointTest.class, 4);
+             MetricsEndpoint endpoint = new MetricsEndpoint(0)) {
+            Runner runner = new Runner(RunnerSettings.defaults("health-test"), db, workers, Clock.systemUTC(),
+                    endpoint.registry());
+            try {
+                assertThat(health(endpoint)).isEqualTo("503 starting\n");
+                endpoint.health(runner::problem);
+                assertThat(health(endpoint)).isEqualTo("503 starting\n");
+
+                runner.start();
+                assertThat(health(endpoint)).isEqualTo("200 ok\n");
+
+                // As a process started with the same id does once it finds this one silent.
+                db.dsl().execute("update runners set instance = 'usurper', host = 'elsewhere', pid = 4242 where id = 'health-test'");
+                await().atMost(Duration.ofSeconds(30)).until(() -> health(endpoint).startsWith("503 "));
+                assertThat(health(endpoint)).isEqualTo("503 runner id 'health-test' was taken over by pid 4242 on elsewhere, "
+                        + "which found this runner silent or was started with the same id; this runner stops "
+                        + "(give each runner its own --runner-id)\n");
+            } finally {
+                runner.stop();
+                TestDatabase.dropSchema(db.settings().schema());
+            }
+            assertThat(health(endpoint)).isEqualTo("503 stopped\n");
+        }
+    }
+
+    /** The status code and body of {@code GET /health}. */
+    private static String health(MetricsEndpoint endpoint) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://localhost:" + endpoint.port() + "/health")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() + " " + response.body();
+    }
 }

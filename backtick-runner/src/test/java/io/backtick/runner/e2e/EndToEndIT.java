@@ -13,6 +13,10 @@ import io.backtick.runner.testsupport.BacktickCli;
 import io.backtick.runner.testsupport.RunnerProcess;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,10 +95,15 @@ class EndToEndIT {
     }
 
     @Test
-    void aRunnerWhoseIdAnotherProcessTakesOverExitsWithOneLineThatSaysWhy() {
+    void aRunnerWhoseIdAnotherProcessTakesOverExitsWithOneLineThatSaysWhy() throws Exception {
         try (RunnerProcess runner = cli.start("run", "--plugins", BacktickCli.examplePlugins().toString(),
-                "--runner-id", "pinned")) {
+                "--runner-id", "pinned", "--metrics-port", "0")) {
             runner.awaitLine("started", START);
+            Matcher port = Pattern.compile("Metrics at http://localhost:(\\d+)/metrics").matcher(runner.output());
+            assertThat(port.find()).as("the metrics line in:\n%s", runner.output()).isTrue();
+            HttpResponse<String> health = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://localhost:" + port.group(1) + "/health")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode() + " " + health.body()).isEqualTo("200 ok\n");
 
             // As a process started elsewhere with the same id does once it finds this one silent.
             TestDatabase.execute("update " + settings.schema() + ".runners set instance = 'usurper', host = 'elsewhere', "
