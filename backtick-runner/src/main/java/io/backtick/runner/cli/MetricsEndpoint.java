@@ -1,5 +1,6 @@
 package io.backtick.runner.cli;
 
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.backtick.runner.config.ConfigException;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -43,22 +44,11 @@ final class MetricsEndpoint implements AutoCloseable {
             throw new ConfigException("cannot serve metrics on port " + port + ": " + e.getMessage()
                     + "; pick another --metrics-port");
         }
-        server.createContext("/metrics", exchange -> {
-            byte[] body = registry.scrape().getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
+        server.createContext("/metrics", exchange ->
+                respond(exchange, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape()));
         server.createContext("/health", exchange -> {
             Optional<String> now = problem.get();
-            byte[] body = (now.orElse("ok") + "\n").getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("Content-Type", "text/plain; charset=utf-8");
-            exchange.sendResponseHeaders(now.isEmpty() ? 200 : 503, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
+            respond(exchange, now.isEmpty() ? 200 : 503, "text/plain; charset=utf-8", now.orElse("ok") + "\n");
         });
         server.setExecutor(Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "backtick-metrics");
@@ -66,6 +56,15 @@ final class MetricsEndpoint implements AutoCloseable {
             return t;
         }));
         server.start();
+    }
+
+    private static void respond(HttpExchange exchange, int status, String contentType, String text) throws IOException {
+        byte[] body = text.getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().add("Content-Type", contentType);
+        exchange.sendResponseHeaders(status, body.length);
+        try (OutputStream out = exchange.getResponseBody()) {
+            out.write(body);
+        }
     }
 
     /** Where {@code /health} learns what keeps the runner from its work (empty: nothing). */

@@ -38,10 +38,12 @@ public final class RunnerRegistry {
     public record Holder(String instance, String host, long pid, OffsetDateTime heartbeatAt, Duration silentFor) {
     }
 
+    /** How long ago, in milliseconds by the database's clock, a runner last beat. */
+    private static final String SILENT_MILLIS = "(extract(epoch from now() - heartbeat_at) * 1000)::bigint";
+
     /** The row of runner id {@code runnerId}, if there is one. */
     public Optional<Holder> holder(String runnerId) {
-        return dsl.select(RUNNERS.INSTANCE, RUNNERS.HOST, RUNNERS.PID, RUNNERS.HEARTBEAT_AT,
-                        DSL.field("(extract(epoch from now() - {0}) * 1000)::bigint", Long.class, RUNNERS.HEARTBEAT_AT))
+        return dsl.select(RUNNERS.INSTANCE, RUNNERS.HOST, RUNNERS.PID, RUNNERS.HEARTBEAT_AT, DSL.field(SILENT_MILLIS, Long.class))
                 .from(RUNNERS)
                 .where(RUNNERS.ID.eq(runnerId))
                 .fetchOptional(r -> new Holder(r.value1(), r.value2(), r.value3(), r.value4(),
@@ -136,13 +138,12 @@ public final class RunnerRegistry {
      */
     public List<Listed> list() {
         return dsl.fetch("""
-                select r.id, r.host, r.pid, r.version, r.started_at,
-                       (extract(epoch from now() - r.heartbeat_at) * 1000)::bigint as silent_ms,
+                select r.id, r.host, r.pid, r.version, r.started_at, %s as silent_ms,
                        (select count(*) from jobs j where j.state = 'running' and j.runner_id = r.id) as running,
                        r.workers::text as workers
                 from runners r
                 order by r.id
-                """).map(r -> new Listed(r.get(0, String.class), r.get(1, String.class), r.get(2, Long.class),
+                """.formatted(SILENT_MILLIS)).map(r -> new Listed(r.get(0, String.class), r.get(1, String.class), r.get(2, Long.class),
                 r.get(3, String.class), r.get(4, OffsetDateTime.class), Duration.ofMillis(Math.max(0, r.get(5, Long.class))),
                 r.get(6, Long.class), workers(r.get(7, String.class))));
     }
