@@ -63,8 +63,7 @@ public final class BenchSchema implements AutoCloseable {
         try {
             return settings.connect("backtick-bench");
         } catch (SQLException e) {
-            throw new DatabaseUnavailableException("cannot connect to the database " + settings.describe() + ": "
-                    + DatabaseUnavailableException.reason(e), e);
+            throw DatabaseUnavailableException.cannotConnect(settings.describe(), e);
         }
     }
 

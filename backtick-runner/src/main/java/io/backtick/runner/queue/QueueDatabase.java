@@ -74,8 +74,7 @@ public final class QueueDatabase implements AutoCloseable {
         try {
             return new HikariDataSource(config);
         } catch (RuntimeException e) {
-            throw new DatabaseUnavailableException("cannot connect to the database " + settings.describe() + ": "
-                    + DatabaseUnavailableException.reason(e), e);
+            throw DatabaseUnavailableException.cannotConnect(settings.describe(), e);
         }
     }
 

@@ -12,6 +12,7 @@ import io.backtick.runner.testsupport.TestDatabase;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -301,6 +302,25 @@ class CliTest {
     }
 
     @Test
+    void aDatabaseThatDoesNotExistIsNamedWithoutBlamingTheAddress() throws Exception {
+        // The server answers, so the fault is the database's name, not the host or the port.
+        URI server = URI.create(settings.jdbcUrl().substring("jdbc:".length()));
+        String url = "jdbc:" + new URI(server.getScheme(), null, server.getHost(), server.getPort(),
+                "/backtick_no_such_database", server.getQuery(), null);
+        DatabaseSettings missing = new DatabaseSettings(url, settings.user(), settings.password(), settings.schema());
+        List<String> args = new ArrayList<>(List.of("enqueue"));
+        args.addAll(databaseArgs(missing, files));
+        args.addAll(List.of("cli-missing-db", "1"));
+
+        Result result = run(args.toArray(String[]::new));
+
+        assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(result.errLines()).singleElement(STRING)
+                .startsWith("backtick: cannot connect").contains("backtick_no_such_database").contains("does not exist")
+                .doesNotContain("check that PostgreSQL is running");
+    }
+
+    @Test
     void unreachableDatabaseIsOneLineThatNeverShowsThePassword() {
         // Port 1: nothing listens there, so the connection is refused at once.
         Result result = run("enqueue", "--database-url", "postgres://bob:" + PASSWORD + "@127.0.0.1:1/nodb",
@@ -308,7 +328,8 @@ class CliTest {
 
         assertThat(result.exit()).isEqualTo(Main.EXIT_FAILURE);
         assertThat(result.errLines()).singleElement(STRING)
-                .startsWith("backtick: ").contains("cannot connect");
+                .startsWith("backtick: ").contains("cannot connect")
+                .contains("check that PostgreSQL is running there and that --database-url");
         assertThat(result.out()).doesNotContain(PASSWORD);
         assertThat(result.err()).doesNotContain(PASSWORD);
     }
