@@ -11,7 +11,7 @@ import io.backtick.api.Json;
 import io.backtick.runner.queue.JobView;
 import io.backtick.runner.queue.QueueDatabase;
 import io.backtick.runner.queue.WorkerDefaults;
-import io.backtick.runner.testsupport.TestDatabase;
+import io.backtick.runner.testsupport.QueueSchema;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.time.Duration;
@@ -19,10 +19,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The client applications enqueue with, against a real queue (it needs only backtick-api and the driver). */
 class BacktickClientTest {
@@ -30,20 +30,17 @@ class BacktickClientTest {
     record Order(long id, String customer) {
     }
 
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(4);
+
     static QueueDatabase db;
     static BacktickClient client;
 
     @BeforeAll
     static void open() {
-        db = TestDatabase.newQueue(BacktickClientTest.class, 4);
-        client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+        db = schema.db();
+        client = schema.client();
         db.dsl().execute("create table orders (id bigint primary key)");
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
     }
 
     @BeforeEach

@@ -12,7 +12,7 @@ import io.backtick.runner.config.RunnerSettings;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.JobView;
 import io.backtick.runner.queue.QueueDatabase;
-import io.backtick.runner.testsupport.TestDatabase;
+import io.backtick.runner.testsupport.QueueSchema;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -21,17 +21,20 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** A runner in this JVM against a real queue: what happens to jobs that succeed, fail, and are cut short. */
 class RunnerTest {
 
     record Sum(long x, long y) {
     }
+
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(4);
 
     static QueueDatabase db;
     static BacktickClient client;
@@ -44,14 +47,8 @@ class RunnerTest {
 
     @BeforeAll
     static void open() {
-        db = TestDatabase.newQueue(RunnerTest.class, 4);
-        client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
+        db = schema.db();
+        client = schema.client();
     }
 
     @BeforeEach

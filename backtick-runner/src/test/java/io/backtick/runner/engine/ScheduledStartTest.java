@@ -11,7 +11,7 @@ import io.backtick.runner.config.RunnerSettings;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.JobView;
 import io.backtick.runner.queue.QueueDatabase;
-import io.backtick.runner.testsupport.TestDatabase;
+import io.backtick.runner.testsupport.QueueSchema;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,11 +19,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Jobs scheduled for a moment, and retries, are made available when they fall due, not at the
@@ -34,6 +34,9 @@ import org.junit.jupiter.api.Test;
  */
 class ScheduledStartTest {
 
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(4);
+
     static QueueDatabase db;
     static BacktickClient client;
 
@@ -43,14 +46,8 @@ class ScheduledStartTest {
 
     @BeforeAll
     static void open() {
-        db = TestDatabase.newQueue(ScheduledStartTest.class, 4);
-        client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
+        db = schema.db();
+        client = schema.client();
     }
 
     @BeforeEach

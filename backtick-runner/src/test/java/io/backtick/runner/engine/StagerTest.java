@@ -4,13 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.backtick.api.JobState;
 import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.testsupport.QueueSchema;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The stager reads the due index from its start every round while that read is quick, and from
@@ -19,17 +20,14 @@ import org.junit.jupiter.api.Test;
  */
 class StagerTest {
 
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(2);
+
     static QueueDatabase db;
 
     @BeforeAll
     static void open() {
-        db = TestDatabase.newQueue(StagerTest.class, 2);
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchemasOf(StagerTest.class);
+        db = schema.db();
     }
 
     @BeforeEach

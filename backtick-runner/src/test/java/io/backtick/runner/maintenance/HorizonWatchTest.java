@@ -8,6 +8,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.backtick.runner.config.DatabaseSettings;
 import io.backtick.runner.maintenance.HorizonWatch.HeldBack;
 import io.backtick.runner.queue.QueueDatabase;
+import io.backtick.runner.testsupport.QueueSchema;
 import io.backtick.runner.testsupport.SettableClock;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.sql.Connection;
@@ -16,11 +17,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -30,6 +31,9 @@ import org.slf4j.LoggerFactory;
  */
 class HorizonWatchTest {
 
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(2);
+
     static QueueDatabase db;
     private final SettableClock clock = new SettableClock();
     private HorizonWatch watch;
@@ -38,13 +42,7 @@ class HorizonWatchTest {
 
     @BeforeAll
     static void open() {
-        db = TestDatabase.newQueue(HorizonWatchTest.class, 2);
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
+        db = schema.db();
     }
 
     @BeforeEach

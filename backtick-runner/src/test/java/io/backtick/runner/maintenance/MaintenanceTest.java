@@ -14,19 +14,23 @@ import io.backtick.runner.queue.JobView;
 import io.backtick.runner.queue.MaintenanceQueue;
 import io.backtick.runner.queue.QueueDatabase;
 import io.backtick.runner.queue.RunnerRegistry;
+import io.backtick.runner.testsupport.QueueSchema;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Rescue, pruning, turn-taking and cancellation against a real queue. */
 class MaintenanceTest {
+
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(6);
 
     static QueueDatabase db;
     static MaintenanceQueue queue;
@@ -34,15 +38,9 @@ class MaintenanceTest {
 
     @BeforeAll
     static void open() {
-        db = TestDatabase.newQueue(MaintenanceTest.class, 6);
+        db = schema.db();
         queue = db.maintenance();
-        client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
+        client = schema.client();
     }
 
     @BeforeEach

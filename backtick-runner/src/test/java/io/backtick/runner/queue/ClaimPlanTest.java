@@ -2,14 +2,14 @@ package io.backtick.runner.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.backtick.runner.testsupport.TestDatabase;
+import io.backtick.runner.testsupport.QueueSchema;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The producer's claim connection reads the claim index in order from its very first claim, even
@@ -18,19 +18,16 @@ import org.junit.jupiter.api.Test;
  */
 class ClaimPlanTest {
 
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(2);
+
     static QueueDatabase db;
 
     @BeforeAll
     static void fill() {
-        db = TestDatabase.newQueue(ClaimPlanTest.class, 2);
+        db = schema.db();
         db.dsl().execute("analyze jobs");
         db.dsl().execute("insert into jobs (worker, args) select 'plan', to_jsonb(g) from generate_series(1, 20000) g");
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
     }
 
     @Test

@@ -8,6 +8,7 @@ import static org.awaitility.Awaitility.await;
 import io.backtick.api.BacktickClient;
 import io.backtick.api.JobRequest;
 import io.backtick.api.JobState;
+import io.backtick.runner.testsupport.QueueSchema;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -24,13 +25,16 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import org.junit.jupiter.api.AfterAll;
 import org.jooq.exception.DataAccessException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 class JobQueueTest {
+
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(8);
 
     static QueueDatabase db;
     static JobQueue queue;
@@ -38,15 +42,9 @@ class JobQueueTest {
 
     @BeforeAll
     static void open() {
-        db = TestDatabase.newQueue(JobQueueTest.class, 8);
+        db = schema.db();
         queue = db.jobs();
-        client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
+        client = schema.client();
     }
 
     @BeforeEach

@@ -2,16 +2,16 @@ package io.backtick.runner.queue;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.backtick.runner.testsupport.TestDatabase;
+import io.backtick.runner.testsupport.QueueSchema;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The hot statements keep their index plans on a table whose statistics were taken while no job
@@ -20,22 +20,19 @@ import org.junit.jupiter.api.Test;
  */
 class QueryPlanTest {
 
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(2);
+
     static QueueDatabase db;
     static List<ClaimedJob> claimed;
 
     @BeforeAll
     static void fill() {
-        db = TestDatabase.newQueue(QueryPlanTest.class, 2);
+        db = schema.db();
         db.dsl().execute("insert into jobs (worker, args) select 'plan', to_jsonb(g) from generate_series(1, 50000) g");
         db.dsl().execute("analyze jobs");
         claimed = db.jobs().claim("plan-test", new String[] {"plan"}, 1_000);
         assertThat(claimed).hasSize(1_000);
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
     }
 
     @Test

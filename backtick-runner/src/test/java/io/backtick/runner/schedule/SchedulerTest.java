@@ -12,6 +12,7 @@ import io.backtick.runner.queue.RunnerRegistry;
 import io.backtick.runner.queue.ScheduleQueue;
 import io.backtick.runner.queue.ScheduleRow;
 import io.backtick.runner.queue.ScheduleStatus;
+import io.backtick.runner.testsupport.QueueSchema;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,10 +26,10 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import org.jooq.Record2;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The scheduler driven by hand: each round is told what time it is, so hours of schedule pass in
@@ -36,19 +37,16 @@ import org.junit.jupiter.api.Test;
  */
 class SchedulerTest {
 
+    @RegisterExtension
+    static final QueueSchema schema = new QueueSchema(8);
+
     static QueueDatabase db;
     static ScheduleQueue schedules;
 
     @BeforeAll
     static void open() {
-        db = TestDatabase.newQueue(SchedulerTest.class, 8);
+        db = schema.db();
         schedules = db.schedules();
-    }
-
-    @AfterAll
-    static void close() {
-        db.close();
-        TestDatabase.dropSchema(db.settings().schema());
     }
 
     @BeforeEach
