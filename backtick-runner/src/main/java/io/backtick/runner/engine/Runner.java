@@ -7,6 +7,7 @@ import io.backtick.runner.maintenance.Maintenance;
 import io.backtick.runner.plugin.WorkerDefinition;
 import io.backtick.runner.plugin.WorkerRegistry;
 import io.backtick.runner.queue.JobQueue;
+import io.backtick.runner.queue.MaintenanceQueue;
 import io.backtick.runner.queue.QueueDatabase;
 import io.backtick.runner.queue.RunnerRegistry;
 import io.backtick.runner.queue.ScheduleQueue;
@@ -89,11 +90,23 @@ public final class Runner implements Service {
         this.notifier = new Notifier(database.settings(), producer, stager::dueAt);
         this.maintenance = new Maintenance(database.maintenance(), executor, held, health, settings.runnerId(),
                 settings.retainCompleted(), settings.retainDiscarded());
+        metrics.gauge("backtick.queue.available",
+                "Jobs due and waiting to be claimed across the queue, as last read (every 15 s while metrics are read)",
+                () -> queueDepth(MaintenanceQueue.Depth::available));
+        metrics.gauge("backtick.queue.lag.seconds",
+                "How long the job that fell due first has waited to be claimed, as last read (0 if none waits)",
+                () -> queueDepth(MaintenanceQueue.Depth::lagSeconds));
         metrics.gauge("backtick.database.cleanup.held.seconds",
                 "How long a transaction left open has kept PostgreSQL from cleaning up after claims (0 if none)",
                 () -> maintenance.cleanupHeldBack().toSeconds());
         this.scheduler = new Scheduler(database.schedules(), workers, health,
                 min(settings.pollInterval(), Duration.ofSeconds(1)), producer::wakeFrom);
+    }
+
+    /** A figure of the queue's depth as last read, or NaN before the first reading (no figure rather than a false 0). */
+    private double queueDepth(java.util.function.ToDoubleFunction<MaintenanceQueue.Depth> figure) {
+        MaintenanceQueue.Depth depth = maintenance.depth();
+        return depth == null ? Double.NaN : figure.applyAsDouble(depth);
     }
 
     /** The completer's word that retries it wrote fall due in {@code delay}; it writes only once started. */

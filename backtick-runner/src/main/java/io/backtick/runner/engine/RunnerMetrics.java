@@ -19,7 +19,8 @@ import java.util.function.Supplier;
  * {@code backtick_jobs_finished_total{outcome=completed|retry|discard|release|cancel}},
  * {@code backtick_job_duration_seconds{worker}}, and gauges {@code backtick_jobs_running},
  * {@code backtick_threads_lost}, {@code backtick_outcomes_pending}, {@code backtick_database_lost},
- * {@code backtick_database_cleanup_held_seconds}.
+ * {@code backtick_database_cleanup_held_seconds}, and the queue's {@code backtick_queue_available} and
+ * {@code backtick_queue_lag_seconds} (read by {@code Maintenance}, registered by {@code Runner}).
  */
 public final class RunnerMetrics {
 

@@ -38,13 +38,17 @@ import org.slf4j.LoggerFactory;
  *       changed, as autovacuum would ({@link #worthAnalyzing}).</li>
  *   <li>held-back cleanup, every 15 s (every runner): says in the log when a transaction left open
  *       keeps PostgreSQL from cleaning up after claims, which slows them down ({@link HorizonWatch}).</li>
+ *   <li>queue depth, every 15 s (every runner whose metrics were read in the last
+ *       {@link #DEPTH_WANTED_FOR}): how many jobs are due and waiting, and how long the first of
+ *       them has waited ({@link #depth}).</li>
  * </ul>
  * Rescue, prune and the report run once per interval across all runners: the runner that takes the
  * task's turn in the database runs it.
  *
- * <p>Three of these read index entries that a transaction left open anywhere in the database
+ * <p>Four of these read index entries that a transaction left open anywhere in the database
  * keeps, one for every job since it began: the rescue's reading of every running job, the report
- * (every waiting job) and the unknown-claims check (every job this runner ran). Each comes at its
+ * and the queue depth (every waiting job) and the unknown-claims check (every job this runner
+ * ran). Each comes at its
  * interval only while it takes at most a hundredth of it, and otherwise once in
  * 100 times as long as it last took ({@link CostSpacing}, {@link #spacedAfter}), so that such a
  * transaction costs the server at most about 1% of a connection for each while it lasts. The
@@ -70,6 +74,14 @@ public final class Maintenance extends PeriodicLoop {
     static final Duration UNKNOWN_CLAIMS_EVERY = Duration.ofSeconds(30);
     private static final String UNKNOWN_CLAIMS = "unknown-claims";
     static final Duration VACUUM_EVERY = Duration.ofSeconds(10);
+    /** How often a runner whose metrics are read reads the queue's depth. */
+    static final Duration DEPTH_EVERY = Duration.ofSeconds(15);
+    /**
+     * How long after its metrics were last read a runner goes on reading the queue's depth: a
+     * runner nobody scrapes spends nothing on it, one scraped every minute keeps it fresh.
+     */
+    static final Duration DEPTH_WANTED_FOR = Duration.ofMinutes(5);
+    private static final String DEPTH = "queue-depth";
     /** Fewer dead (or changed) rows than this are never worth a vacuum (or analyze) of our own. */
     static final long VACUUM_MIN_ROWS = 10_000;
     private static final int BATCH = 1_000;
@@ -92,6 +104,10 @@ public final class Maintenance extends PeriodicLoop {
      */
     private Long vacuumedBehind;
     private final HorizonWatch horizon;
+    /** The queue's depth as last read, or null before the first reading. */
+    private volatile MaintenanceQueue.Depth depth;
+    /** {@link #nanoTime} when the depth was last asked for, or null if never. */
+    private volatile Long depthAskedAt;
 
     /** What one round did. */
     public record Round(int cancelRequests, int rescued, int pruned) {
@@ -124,6 +140,16 @@ public final class Maintenance extends PeriodicLoop {
         return horizon.longestHeld();
     }
 
+    /**
+     * How many jobs are due and waiting across the queue, and how long the first of them has
+     * waited, as last read (null before the first reading). Asking keeps the readings coming for
+     * {@link #DEPTH_WANTED_FOR}: the metrics endpoint asks at every scrape.
+     */
+    public MaintenanceQueue.Depth depth() {
+        depthAskedAt = nanoTime.getAsLong();
+        return depth;
+    }
+
     public Round runOnce() {
         List<Long> cancel = executor.runningCount() == 0 ? List.of() : queue.cancelRequested(runnerId);
         int told = cancel.isEmpty() ? 0 : executor.cancel(cancel);
@@ -144,6 +170,7 @@ public final class Maintenance extends PeriodicLoop {
             vacuumIfNeglected();
         }
         horizon.checkIfDue();
+        readDepthIfDue();
         return new Round(told, rescued, pruned);
     }
 
@@ -225,6 +252,18 @@ public final class Maintenance extends PeriodicLoop {
     }
 
     /**
+     * Pushes the next run of this runner's own {@code task} (one that takes no turn in the
+     * database), which started at {@code started} and is due every {@code every}, back as
+     * {@link #spacedAfter} says.
+     */
+    private void spaceOwnTask(String task, long started, Duration every) {
+        Duration spacing = spacedAfter(since(started), every);
+        if (spacing.compareTo(every) > 0) {
+            nextAsk.put(task, started + spacing.toNanos());
+        }
+    }
+
+    /**
      * Hands back the jobs an earlier process with this runner's id still holds (it died and this
      * one took its id); called once as the runner starts, before it claims anything.
      */
@@ -265,11 +304,24 @@ public final class Maintenance extends PeriodicLoop {
         }
         long started = nanoTime.getAsLong();
         int n = handBackUnknownClaims();
-        Duration spacing = spacedAfter(since(started), UNKNOWN_CLAIMS_EVERY);
-        if (spacing.compareTo(UNKNOWN_CLAIMS_EVERY) > 0) {
-            nextAsk.put(UNKNOWN_CLAIMS, started + spacing.toNanos());
-        }
+        spaceOwnTask(UNKNOWN_CLAIMS, started, UNKNOWN_CLAIMS_EVERY);
         return n;
+    }
+
+    /**
+     * Reads the queue's depth if it was asked for within {@link #DEPTH_WANTED_FOR} and is due:
+     * every {@link #DEPTH_EVERY}, or later after a reading that took long ({@link #spacedAfter}),
+     * since it reads an entry for every waiting job. Returns whether it read.
+     */
+    boolean readDepthIfDue() {
+        Long asked = depthAskedAt;
+        if (asked == null || nanoTime.getAsLong() - asked > DEPTH_WANTED_FOR.toNanos() || !isDue(DEPTH, DEPTH_EVERY)) {
+            return false;
+        }
+        long started = nanoTime.getAsLong();
+        depth = queue.depth();
+        spaceOwnTask(DEPTH, started, DEPTH_EVERY);
+        return true;
     }
 
     /**

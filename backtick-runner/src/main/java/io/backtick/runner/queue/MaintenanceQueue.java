@@ -263,6 +263,29 @@ public final class MaintenanceQueue {
                 + " and state in (" + inList + ") limit ?)", age.toMillis(), limit);
     }
 
+    /**
+     * How many jobs are due and waiting to be claimed across the whole queue, and how long the one
+     * that fell due first has waited: the depth and the lag an operator alerts on. Due jobs are
+     * exactly the available ones (scheduled jobs and retries become available when they fall due),
+     * so this reads only the claim index's entries ({@code jobs_claim_idx}), each a heap visit
+     * unless its page is all-visible; on a backlog of a million that is a read of a million
+     * entries, which is why runners take it only while their metrics are read, and spaced by its
+     * cost ({@code Maintenance.readDepthIfDue}).
+     */
+    public Depth depth() {
+        Record r = dsl.fetchSingle(DEPTH);
+        return new Depth(r.get(0, Long.class), r.get(1, Double.class));
+    }
+
+    /** Jobs due and waiting, and the seconds the longest-waiting of them has waited since it fell due (0 if none). */
+    public record Depth(long available, double lagSeconds) {
+    }
+
+    static final String DEPTH = """
+            select count(*), coalesce(extract(epoch from greatest(interval '0', now() - min(run_at)))::float8, 0)
+            from jobs where state = 'available'
+            """;
+
     /** Available jobs, by worker, whose worker no live runner serves. */
     public Map<String, Long> waitingForAbsentWorkers(Duration expiry) {
         Map<String, Long> counts = new LinkedHashMap<>();

@@ -16,6 +16,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /** The runner's meters count what it does, and the endpoint serves them to Prometheus. */
@@ -44,9 +46,7 @@ class MetricsEndpointTest {
                         endpoint.registry().counter("backtick.jobs.finished", "outcome", "completed").count() == 5
                                 && endpoint.registry().counter("backtick.jobs.finished", "outcome", "discard").count() == 1);
 
-                HttpResponse<String> response = HttpClient.newHttpClient().send(
-                        HttpRequest.newBuilder(URI.create("http://localhost:" + endpoint.port() + "/metrics")).build(),
-                        HttpResponse.BodyHandlers.ofString());
+                HttpResponse<String> response = get(endpoint, "/metrics");
 
                 assertThat(response.statusCode()).isEqualTo(200);
                 assertThat(response.body())
@@ -62,6 +62,48 @@ class MetricsEndpointTest {
             }
         }
     }
+    @Test
+    void theQueuesDepthAndLagAreServedOnceReadAndNeverAsAFalseZero() throws Exception {
+        WorkerRegistry workers = new WorkerRegistry();
+        workers.declaringFor("test").define("ok", Void.class, (a, j) -> { });
+        try (QueueDatabase db = TestDatabase.newQueue(MetricsEndpointTest.class, 4);
+             MetricsEndpoint endpoint = new MetricsEndpoint(0)) {
+            BacktickClient client = BacktickClient.create(db.dataSource()).withSchema(db.settings().schema());
+            // Jobs of a worker this runner does not serve wait; the first fell due a minute ago.
+            long first = client.schedule("served-elsewhere");
+            client.schedule("served-elsewhere");
+            client.schedule("served-elsewhere");
+            db.dsl().execute("update jobs set run_at = now() - interval '60 seconds' where id = ?", first);
+            Runner runner = new Runner(RunnerSettings.defaults("depth-test"), db, workers, Clock.systemUTC(),
+                    endpoint.registry());
+            runner.start();
+            try {
+                assertThat(metrics(endpoint)).as("before the first reading")
+                        .contains("backtick_queue_available NaN").contains("backtick_queue_lag_seconds NaN");
+
+                String body = await().atMost(Duration.ofSeconds(20))
+                        .until(() -> metrics(endpoint), m -> m.contains("backtick_queue_available 3.0"));
+
+                Matcher lag = Pattern.compile("(?m)^backtick_queue_lag_seconds ([0-9.]+)$").matcher(body);
+                assertThat(lag.find()).as(body).isTrue();
+                assertThat(Double.parseDouble(lag.group(1))).isBetween(60.0, 80.0);
+            } finally {
+                runner.stop();
+                TestDatabase.dropSchema(db.settings().schema());
+            }
+        }
+    }
+
+    private static String metrics(MetricsEndpoint endpoint) throws Exception {
+        return get(endpoint, "/metrics").body();
+    }
+
+    private static HttpResponse<String> get(MetricsEndpoint endpoint, String path) throws Exception {
+        return HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://localhost:" + endpoint.port() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
     @Test
     void healthIsOkWhileTheRunnerWorksAnd503WithTheReasonOtherwise() throws Exception {
         WorkerRegistry workers = new WorkerRegistry();
@@ -94,9 +136,7 @@ class MetricsEndpointTest {
 
     /** The status code and body of {@code GET /health}. */
     private static String health(MetricsEndpoint endpoint) throws Exception {
-        HttpResponse<String> response = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://localhost:" + endpoint.port() + "/health")).build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> response = get(endpoint, "/health");
         return response.statusCode() + " " + response.body();
     }
 }

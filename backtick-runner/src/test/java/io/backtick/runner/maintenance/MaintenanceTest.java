@@ -448,4 +448,48 @@ class MaintenanceTest {
         assertThat(db.jobs().find(fresh).orElseThrow().state()).isEqualTo(JobState.RUNNING);
         assertThat(db.jobs().find(other).orElseThrow().state()).isEqualTo(JobState.RUNNING);
     }
+
+    @Test
+    void depthCountsTheJobsDueAndWaitingAndHowLongTheFirstHasWaited() {
+        long oldest = client.enqueue(JobRequest.of("w"));
+        long older = client.enqueue(JobRequest.of("w"));
+        client.enqueue(JobRequest.of("w"));
+        db.dsl().execute("update jobs set run_at = now() - interval '90 seconds' where id = ?", oldest);
+        db.dsl().execute("update jobs set run_at = now() - interval '30 seconds' where id = ?", older);
+        client.enqueue(JobRequest.of("w").in(Duration.ofHours(1)));
+        running("r1", Duration.ofHours(2), 1, 16);
+
+        MaintenanceQueue.Depth depth = queue.depth();
+
+        assertThat(depth.available()).as("neither the scheduled nor the running job waits").isEqualTo(3);
+        assertThat(depth.lagSeconds()).isBetween(90.0, 110.0);
+    }
+
+    @Test
+    void anEmptyQueueHasNoLag() {
+        running("r1", Duration.ofHours(2), 1, 16);
+
+        assertThat(queue.depth()).isEqualTo(new MaintenanceQueue.Depth(0, 0.0));
+    }
+
+    @Test
+    void theDepthIsReadOnlyWhileAskedForAndAtMostEvery15Seconds() {
+        client.enqueue(JobRequest.of("w"));
+        AtomicLong now = new AtomicLong();
+        Maintenance maintenance = maintenance("r1", now, Duration.ZERO);
+
+        assertThat(maintenance.readDepthIfDue()).as("nobody asked").isFalse();
+        assertThat(maintenance.depth()).as("no reading yet").isNull();
+        assertThat(maintenance.readDepthIfDue()).isTrue();
+        assertThat(maintenance.depth()).isEqualTo(new MaintenanceQueue.Depth(1, maintenance.depth().lagSeconds()));
+        assertThat(maintenance.readDepthIfDue()).as("read a moment ago").isFalse();
+
+        now.addAndGet(Maintenance.DEPTH_EVERY.toNanos());
+        assertThat(maintenance.readDepthIfDue()).isTrue();
+
+        now.addAndGet(Maintenance.DEPTH_WANTED_FOR.toNanos());
+        assertThat(maintenance.readDepthIfDue()).as("not asked for five minutes").isFalse();
+        maintenance.depth();
+        assertThat(maintenance.readDepthIfDue()).isTrue();
+    }
 }
