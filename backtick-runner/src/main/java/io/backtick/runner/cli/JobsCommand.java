@@ -18,7 +18,7 @@ import picocli.CommandLine.Parameters;
 /** {@code backtick jobs}: lists jobs, newest first; {@code backtick jobs show ID} shows one with its errors. */
 @Command(name = "jobs", mixinStandardHelpOptions = true,
         description = "List jobs, newest first, with a count per state.",
-        subcommands = {JobsCommand.Show.class, JobsCommand.Cancel.class, JobsCommand.Retry.class})
+        subcommands = {JobsCommand.Show.class, JobsCommand.Cancel.class, JobsCommand.Retry.class, JobsCommand.RetryAll.class})
 final class JobsCommand implements Callable<Integer> {
 
     @Mixin
@@ -126,6 +126,42 @@ final class JobsCommand implements Callable<Integer> {
                         + " is running: retry it once it has finished, or cancel it first (backtick jobs cancel " + id + ")");
                 case NOT_FOUND -> throw new ConfigException("there is no job " + id);
             }
+        }
+    }
+
+    /** {@code backtick jobs retry-all --state STATE [--worker NAME]}. */
+    @Command(name = "retry-all", mixinStandardHelpOptions = true,
+            description = {"Run again at once every job in one state, of one worker or of all, each as "
+                + "'backtick jobs retry' does one: after an outage made a worker's jobs fail for good, "
+                + "--state discarded --worker NAME."})
+    static final class RetryAll implements Callable<Integer> {
+
+        /** Jobs made available per statement: each commits, and is announced, on its own. */
+        static final int BATCH = 1_000;
+
+        @Mixin
+        DatabaseOptions database;
+
+        @Option(names = "--state", paramLabel = "STATE", required = true,
+                description = "The jobs to run again: those in this state (discarded, cancelled, completed, retryable or scheduled).")
+        JobState state;
+
+        @Option(names = "--worker", paramLabel = "NAME", description = "Only jobs of this worker (default: every worker's).")
+        String worker;
+
+        @Override
+        public Integer call() {
+            if (!MaintenanceQueue.RETRIABLE.contains(state)) {
+                throw new ConfigException("--state " + state.sqlName() + " cannot be retried: "
+                        + (state == JobState.RUNNING ? "running jobs have not ended yet" : "available jobs wait to run already")
+                        + "; give one of discarded, cancelled, completed, retryable, scheduled");
+            }
+            try (QueueDatabase queue = QueueCommands.open(database)) {
+                int n = queue.maintenance().retryAll(state, worker, BATCH);
+                System.out.println(n + " " + state.sqlName() + " job(s)" + (worker == null ? "" : " of worker " + worker)
+                        + " available again, to run at once");
+            }
+            return 0;
         }
     }
 

@@ -5,11 +5,15 @@ import static io.backtick.jooq.Tables.MAINTENANCE;
 import static io.backtick.jooq.Tables.RUNNERS;
 import static org.jooq.impl.DSL.inline;
 
+import io.backtick.api.JobState;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.jooq.DSLContext;
 import org.jooq.Record;
 import org.jooq.Record4;
@@ -347,6 +351,60 @@ public final class MaintenanceQueue {
         return dsl.fetchExists(JOBS, JOBS.ID.eq(id)) ? CancelResult.ALREADY_FINISHED : CancelResult.NOT_FOUND;
     }
 
+    /**
+     * What a retry sets: the job is available now, with one more attempt allowed if it had used
+     * them all, and neither finished nor asked to cancel any more. Its errors stay.
+     */
+    private static final String RUN_AGAIN = "state = 'available', run_at = now(), finalized_at = null, "
+            + "cancel_requested_at = null, max_attempts = greatest(max_attempts, attempt + 1)";
+
+    /** The states {@link #retryAll} takes jobs from: every state but running (not ended yet) and available (waiting already). */
+    public static final Set<JobState> RETRIABLE = Collections.unmodifiableSet(EnumSet.of(
+            JobState.SCHEDULED, JobState.RETRYABLE, JobState.COMPLETED, JobState.DISCARDED, JobState.CANCELLED));
+
+    /**
+     * Does what {@link #retry} does to one job to every job in {@code state} (one of
+     * {@link #RETRIABLE}), of {@code worker} only unless that is null, as an operator asks after
+     * an outage made a worker's jobs fail for good. It goes through the table once in id order, a
+     * statement of at most {@code batch} jobs after another, each continuing after the highest id
+     * the last one looked at, so a state that few rows of a long table are in is not read again
+     * from the start for every batch; each statement commits and is announced to every runner on
+     * its own, so the first jobs run while the rest are still being made available. Rows locked
+     * meanwhile (a prune deleting them) are passed by. Returns how many jobs it made available.
+     */
+    public int retryAll(JobState state, String worker, int batch) {
+        if (!RETRIABLE.contains(state)) {
+            throw new IllegalArgumentException(state + " jobs cannot be retried");
+        }
+        // The state is written into the text (one of five constants), not bound: with a bound
+        // state PostgreSQL's generic plan could not tell which rows qualify.
+        String sql = """
+                with picked as (
+                    select id from jobs
+                    where id > ? and state = '%1$s' and (?::text is null or worker = ?::text)
+                    order by id
+                    limit ?
+                    for update skip locked
+                ), retried as (
+                    update jobs set %2$s
+                    where id in (select id from picked) and state = '%1$s'
+                    returning state, priority, run_at
+                )
+                """.formatted(state.sqlName(), RUN_AGAIN)
+                + MadeAvailable.announcing("retried", ", (select max(id) from picked) as last_picked");
+        long after = 0;
+        int total = 0;
+        while (true) {
+            Record row = dsl.fetchOne(sql, after, worker, worker, batch);
+            Long last = row.get("last_picked", Long.class);
+            if (last == null) {
+                return total;
+            }
+            total += MadeAvailable.of(row).jobs();
+            after = last;
+        }
+    }
+
     /** What {@link #retry} did. */
     public enum RetryResult { MADE_AVAILABLE, ALREADY_AVAILABLE, RUNNING, NOT_FOUND }
 
@@ -369,12 +427,12 @@ public final class MaintenanceQueue {
     public Retry retry(long id) {
         Record row = dsl.fetchOne("""
                 with retried as (
-                    update jobs set state = 'available', run_at = now(), finalized_at = null, cancel_requested_at = null,
-                                    max_attempts = greatest(max_attempts, attempt + 1)
+                    update jobs set %s
                     where id = ? and state in ('scheduled', 'retryable', 'completed', 'discarded', 'cancelled')
                     returning state, priority, run_at, attempt, max_attempts
                 )
-                """ + MadeAvailable.announcing("retried", ", max(attempt) + 1 as next_attempt, max(max_attempts) as max_attempts"), id);
+                """.formatted(RUN_AGAIN)
+                + MadeAvailable.announcing("retried", ", max(attempt) + 1 as next_attempt, max(max_attempts) as max_attempts"), id);
         if (MadeAvailable.of(row).jobs() == 1) {
             return new Retry(RetryResult.MADE_AVAILABLE, row.get("next_attempt", Integer.class), row.get("max_attempts", Integer.class));
         }

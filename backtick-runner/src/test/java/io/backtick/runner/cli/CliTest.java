@@ -230,6 +230,31 @@ class CliTest {
     }
 
     @Test
+    void jobsRetryAllRunsEveryDiscardedJobOfAWorkerAgainAndRefusesRunningOnesInOneLine() throws IOException {
+        long first = enqueuedId(enqueue("cli-retried-all", "1"));
+        long second = enqueuedId(enqueue("cli-retried-all", "2"));
+        try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
+            db.dsl().execute("update jobs set state = 'discarded', attempt = max_attempts, finalized_at = now() where id in (?, ?)",
+                    first, second);
+
+            Result retry = againstTestSchema(List.of("jobs", "retry-all"), "--state", "discarded", "--worker", "cli-retried-all");
+
+            assertThat(retry.exit()).as(retry.err()).isEqualTo(0);
+            assertThat(retry.out().lines())
+                    .containsExactly("2 discarded job(s) of worker cli-retried-all available again, to run at once");
+            assertThat(db.jobs().find(first).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+            assertThat(db.jobs().find(second).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+        }
+        Result running = againstTestSchema(List.of("jobs", "retry-all"), "--state", "running");
+        assertThat(running.exit()).isEqualTo(Main.EXIT_FAILURE);
+        assertThat(running.errLines()).containsExactly("backtick: --state running cannot be retried: running jobs have "
+                + "not ended yet; give one of discarded, cancelled, completed, retryable, scheduled");
+        Result noState = againstTestSchema(List.of("jobs", "retry-all"), "--worker", "cli-retried-all");
+        assertThat(noState.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(noState.errLines()).first(STRING).contains("--state");
+    }
+
+    @Test
     void runnersListsEachRunnerAliveOrLostWithTheJobsRunningUnderItAndItsWorkers() throws IOException {
         try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
             db.dsl().execute("delete from runners");

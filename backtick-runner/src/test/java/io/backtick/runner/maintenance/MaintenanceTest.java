@@ -248,6 +248,49 @@ class MaintenanceTest {
     }
 
     @Test
+    void retryAllRunsAgainEveryDiscardedJobOfOneWorkerInBatchesAndTellsEveryRunnerOfEach() throws Exception {
+        List<Long> discarded = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            discarded.add(client.enqueue(JobRequest.of("mail").withMaxAttempts(3)));
+        }
+        long otherWorker = client.enqueue(JobRequest.of("sms").withMaxAttempts(3));
+        long completed = client.enqueue(JobRequest.of("mail").withMaxAttempts(3));
+        long waiting = client.enqueue(JobRequest.of("mail"));
+        db.dsl().execute("update jobs set state = 'discarded', attempt = 3, finalized_at = now(), "
+                + "run_at = now() - interval '1 hour' where worker in ('mail', 'sms') and id <> ? and id <> ?", completed, waiting);
+        db.dsl().execute("update jobs set state = 'completed', attempt = 1, finalized_at = now() where id = ?", completed);
+        try (java.sql.Connection listener = TestDatabase.connect();
+             java.sql.Statement listen = listener.createStatement()) {
+            listen.execute("listen \"" + io.backtick.runner.engine.Notifier.channel(db.settings().schema()) + "\"");
+
+            assertThat(queue.retryAll(JobState.DISCARDED, "mail", 2)).isEqualTo(5);
+
+            assertThat(TestDatabase.notifications(listener, 3)).as("one announcement for each batch of two")
+                    .hasSize(3).allSatisfy(n -> assertThat(n).startsWith("k 0 "));
+        }
+        for (long id : discarded) {
+            JobView job = db.jobs().find(id).orElseThrow();
+            assertThat(job.state()).isEqualTo(JobState.AVAILABLE);
+            assertThat(job.attempt()).isEqualTo(3);
+            assertThat(job.maxAttempts()).as("one more attempt").isEqualTo(4);
+            assertThat(job.finalizedAt()).isNull();
+        }
+        assertThat(db.jobs().find(otherWorker).orElseThrow().state()).isEqualTo(JobState.DISCARDED);
+        assertThat(db.jobs().find(completed).orElseThrow().state()).isEqualTo(JobState.COMPLETED);
+        assertThat(queue.retryAll(JobState.DISCARDED, "mail", 2)).as("none left").isZero();
+        assertThat(queue.retryAll(JobState.DISCARDED, null, 1_000)).as("every worker's").isEqualTo(1);
+        assertThat(db.jobs().find(otherWorker).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+    }
+
+    @Test
+    void retryAllRefusesRunningAndAvailableJobs() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> queue.retryAll(JobState.RUNNING, null, 10))
+                .isInstanceOf(IllegalArgumentException.class);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> queue.retryAll(JobState.AVAILABLE, null, 10))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void aRunningJobIsNotRetriedAndAnUnknownOneIsNotFound() {
         long id = running("r", Duration.ofSeconds(1), 1, 3);
 
