@@ -18,7 +18,8 @@ import picocli.CommandLine.Parameters;
 /** {@code backtick jobs}: lists jobs, newest first; {@code backtick jobs show ID} shows one with its errors. */
 @Command(name = "jobs", mixinStandardHelpOptions = true,
         description = "List jobs, newest first, with a count per state.",
-        subcommands = {JobsCommand.Show.class, JobsCommand.Cancel.class, JobsCommand.Retry.class, JobsCommand.RetryAll.class})
+        subcommands = {JobsCommand.Show.class, JobsCommand.Cancel.class, JobsCommand.Retry.class, JobsCommand.RetryAll.class,
+            JobsCommand.CancelAll.class})
 final class JobsCommand implements Callable<Integer> {
 
     @Mixin
@@ -126,6 +127,30 @@ final class JobsCommand implements Callable<Integer> {
                         + " is running: retry it once it has finished, or cancel it first (backtick jobs cancel " + id + ")");
                 case NOT_FOUND -> throw new ConfigException("there is no job " + id);
             }
+        }
+    }
+
+    /** {@code backtick jobs cancel-all --worker NAME}. */
+    @Command(name = "cancel-all", mixinStandardHelpOptions = true,
+            description = {"Cancel every job of one worker that has not ended, each as 'backtick jobs cancel' does one: "
+                + "waiting ones at once, running ones told to stop (recorded as cancelled when they return)."})
+    static final class CancelAll implements Callable<Integer> {
+
+        @Mixin
+        DatabaseOptions database;
+
+        @Option(names = "--worker", paramLabel = "NAME", required = true, description = "The worker whose jobs to cancel.")
+        String worker;
+
+        @Override
+        public Integer call() {
+            try (QueueDatabase queue = QueueCommands.open(database)) {
+                MaintenanceQueue.CancelAll done = queue.maintenance().cancelAll(worker, RetryAll.BATCH);
+                System.out.println("cancelled " + done.cancelled() + " waiting job(s) of worker " + worker
+                        + (done.requested() == 0 ? "" : "; told the runners of " + done.requested()
+                                + " running job(s) to stop them (each is recorded as cancelled when it returns)"));
+            }
+            return 0;
         }
     }
 

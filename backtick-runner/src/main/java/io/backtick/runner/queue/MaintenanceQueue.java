@@ -365,12 +365,9 @@ public final class MaintenanceQueue {
     /**
      * Does what {@link #retry} does to one job to every job in {@code state} (one of
      * {@link #RETRIABLE}), of {@code worker} only unless that is null, as an operator asks after
-     * an outage made a worker's jobs fail for good. It goes through the table once in id order, a
-     * statement of at most {@code batch} jobs after another, each continuing after the highest id
-     * the last one looked at, so a state that few rows of a long table are in is not read again
-     * from the start for every batch; each statement commits and is announced to every runner on
-     * its own, so the first jobs run while the rest are still being made available. Rows locked
-     * meanwhile (a prune deleting them) are passed by. Returns how many jobs it made available.
+     * an outage made a worker's jobs fail for good ({@link #throughTable}). Each batch is
+     * announced to every runner, so the first jobs run while the rest are still being made
+     * available. Returns how many jobs it made available.
      */
     public int retryAll(JobState state, String worker, int batch) {
         if (!RETRIABLE.contains(state)) {
@@ -378,29 +375,78 @@ public final class MaintenanceQueue {
         }
         // The state is written into the text (one of five constants), not bound: with a bound
         // state PostgreSQL's generic plan could not tell which rows qualify.
-        String sql = """
-                with picked as (
+        return throughTable("""
+                with seen as (
                     select id from jobs
                     where id > ? and state = '%1$s' and (?::text is null or worker = ?::text)
                     order by id
                     limit ?
-                    for update skip locked
                 ), retried as (
                     update jobs set %2$s
-                    where id in (select id from picked) and state = '%1$s'
+                    where id in (select id from seen) and state = '%1$s'
                     returning state, priority, run_at
                 )
                 """.formatted(state.sqlName(), RUN_AGAIN)
-                + MadeAvailable.announcing("retried", ", (select max(id) from picked) as last_picked");
+                + MadeAvailable.announcing("retried", ", (select max(id) from seen) as last_seen"), worker, worker, batch);
+    }
+
+    /** What {@link #cancelAll} did: waiting jobs cancelled, and running ones whose runners were asked to stop them. */
+    public record CancelAll(int cancelled, int requested) {
+    }
+
+    /**
+     * Does what {@link #cancel} does to one job to every job of {@code worker} that has not
+     * ended, as an operator asks when a worker's jobs must not run (a bad deploy enqueued them):
+     * the waiting ones (available, scheduled, retryable) are cancelled at once, a batch at a
+     * time ({@link #throughTable}); then the runners of the running ones are asked to stop
+     * them, and record them cancelled when they return. A job a runner claims while this goes
+     * on is not cancelled but asked to stop.
+     */
+    public CancelAll cancelAll(String worker, int batch) {
+        int cancelled = throughTable("""
+                with seen as (
+                    select id from jobs
+                    where id > ? and worker = ? and state in ('scheduled', 'available', 'retryable')
+                    order by id
+                    limit ?
+                ), cancelled as (
+                    update jobs set state = 'cancelled', finalized_at = now()
+                    where id in (select id from seen) and state in ('scheduled', 'available', 'retryable')
+                    returning id
+                )
+                select (select count(*) from cancelled)::int as jobs, (select max(id) from seen) as last_seen
+                """, worker, batch);
+        int requested = dsl.execute("""
+                update jobs set cancel_requested_at = now()
+                where worker = ? and state = 'running' and cancel_requested_at is null
+                """, worker);
+        return new CancelAll(cancelled, requested);
+    }
+
+    /**
+     * Runs {@code statement} over the jobs table once, in id order, a batch after another, until
+     * a batch sees no row; returns the jobs it changed. Its first parameter is the id to go on
+     * after ({@code rest} are the others), and it returns one row: {@code jobs} changed, and
+     * {@code last_seen}, the highest id it looked at (null when it saw none). It reads the
+     * batch's ids without locking them and has its update check each row's state again, so a
+     * row locked meanwhile (a claim, a prune) is waited for and then changed only if it still
+     * qualifies; going on after the last id seen rather than from the start means a state that
+     * few rows of a long table are in is read through once, not once a batch. Each batch commits
+     * on its own.
+     */
+    private int throughTable(String statement, Object... rest) {
+        Object[] bindings = new Object[rest.length + 1];
+        System.arraycopy(rest, 0, bindings, 1, rest.length);
         long after = 0;
         int total = 0;
         while (true) {
-            Record row = dsl.fetchOne(sql, after, worker, worker, batch);
-            Long last = row.get("last_picked", Long.class);
+            bindings[0] = after;
+            Record row = dsl.fetchOne(statement, bindings);
+            Long last = row.get("last_seen", Long.class);
             if (last == null) {
                 return total;
             }
-            total += MadeAvailable.of(row).jobs();
+            total += row.get("jobs", Integer.class);
             after = last;
         }
     }

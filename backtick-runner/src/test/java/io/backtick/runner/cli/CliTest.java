@@ -255,6 +255,26 @@ class CliTest {
     }
 
     @Test
+    void jobsCancelAllCancelsTheWaitingJobsOfAWorkerAndSaysHowMany() throws IOException {
+        long waiting = enqueuedId(enqueue("cli-cancelled-all", "1"));
+        long running = enqueuedId(enqueue("cli-cancelled-all", "2"));
+        try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
+            db.dsl().execute("update jobs set state = 'running', attempt = 1, runner_id = 'r', attempted_at = now() where id = ?",
+                    running);
+
+            Result cancel = againstTestSchema(List.of("jobs", "cancel-all"), "--worker", "cli-cancelled-all");
+
+            assertThat(cancel.exit()).as(cancel.err()).isEqualTo(0);
+            assertThat(cancel.out().lines()).containsExactly("cancelled 1 waiting job(s) of worker cli-cancelled-all; "
+                    + "told the runners of 1 running job(s) to stop them (each is recorded as cancelled when it returns)");
+            assertThat(db.jobs().find(waiting).orElseThrow().state()).isEqualTo(JobState.CANCELLED);
+        }
+        Result noWorker = againstTestSchema(List.of("jobs", "cancel-all"));
+        assertThat(noWorker.exit()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(noWorker.errLines()).first(STRING).contains("--worker");
+    }
+
+    @Test
     void runnersListsEachRunnerAliveOrLostWithTheJobsRunningUnderItAndItsWorkers() throws IOException {
         try (QueueDatabase db = QueueDatabase.open(settings, 1, "cli-test-check")) {
             db.dsl().execute("delete from runners");

@@ -283,6 +283,38 @@ class MaintenanceTest {
     }
 
     @Test
+    void cancelAllCancelsEveryWaitingJobOfAWorkerAndAsksTheRunnersOfItsRunningOnesToStop() {
+        List<Long> waiting = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            waiting.add(client.enqueue(JobRequest.of("junk")));
+        }
+        waiting.add(client.enqueue(JobRequest.of("junk").in(Duration.ofHours(1))));
+        long retryable = client.enqueue(JobRequest.of("junk"));
+        db.dsl().execute("update jobs set state = 'retryable', attempt = 1, run_at = now() + interval '1 minute' where id = ?", retryable);
+        waiting.add(retryable);
+        long running = running("r1", Duration.ofSeconds(5), 1, 16);
+        db.dsl().execute("update jobs set worker = 'junk' where id = ?", running);
+        long completed = client.enqueue(JobRequest.of("junk"));
+        db.dsl().execute("update jobs set state = 'completed', attempt = 1, finalized_at = now() where id = ?", completed);
+        long otherWorker = client.enqueue(JobRequest.of("w"));
+
+        assertThat(queue.cancelAll("junk", 2)).isEqualTo(new MaintenanceQueue.CancelAll(6, 1));
+
+        for (long id : waiting) {
+            JobView job = db.jobs().find(id).orElseThrow();
+            assertThat(job.state()).isEqualTo(JobState.CANCELLED);
+            assertThat(job.finalizedAt()).isNotNull();
+        }
+        assertThat(db.dsl().fetchValue("select state = 'running' and cancel_requested_at is not null from jobs where id = ?",
+                running)).isEqualTo(true);
+        assertThat(queue.cancelRequested("r1")).containsExactly(running);
+        assertThat(db.jobs().find(completed).orElseThrow().state()).isEqualTo(JobState.COMPLETED);
+        assertThat(db.jobs().find(otherWorker).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+        assertThat(queue.cancelAll("junk", 2)).as("nothing left, and the running job asked once")
+                .isEqualTo(new MaintenanceQueue.CancelAll(0, 0));
+    }
+
+    @Test
     void retryAllRefusesRunningAndAvailableJobs() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> queue.retryAll(JobState.RUNNING, null, 10))
                 .isInstanceOf(IllegalArgumentException.class);
