@@ -32,7 +32,10 @@ import javax.sql.DataSource;
  *
  * <p>Every call that enqueues one job is one round trip. Many jobs in one call go in one
  * transaction: with {@code COPY} from {@value #COPY_AT_LEAST} on (a query for their ids, the COPY,
- * the commit), else as multi-row inserts. A job that names a worker no runner has declared yet is still
+ * the commit), else as multi-row inserts; a job with a key ({@link JobRequest#withKey}) goes in by a
+ * statement of its own, which answers with the id of the job holding the key if one does (a second
+ * round trip looks that id up). A job that
+ * names a worker no runner has declared yet is still
  * stored; it takes the defaults queue {@code default}, priority 0 and 16 attempts, and waits until
  * a runner that serves the worker claims it.
  */
@@ -44,10 +47,18 @@ public final class BacktickClient {
     static final int COPY_AT_LEAST = 500;
     /** Rows written by one COPY. */
     private static final int COPY_CHUNK = 10_000;
+    /** The states in which a job holds its key: those of {@code jobs_unique_key} (V13__unique_keys.sql). */
+    private static final String KEY_HELD = "state in ('scheduled', 'available', 'running', 'retryable')";
+    /** How often an enqueue tries again when the job holding its key ended between its insert and its look-up. */
+    private static final int KEY_TRIES = 10;
 
     private final ConnectionSource connections;
     private final String schema;
     private final String insertSql;
+    /** {@link #insertSql} for one keyed job: it inserts nothing where a job that has not ended holds the key. */
+    private final String keyedInsertSql;
+    /** The id of the job that has not ended and holds a worker's key. */
+    private final String keyHolderSql;
 
     /** Supplies connections; a {@link DataSource} is one. */
     @FunctionalInterface
@@ -58,7 +69,10 @@ public final class BacktickClient {
     private BacktickClient(ConnectionSource connections, String schema) {
         this.connections = connections;
         this.schema = QueueSchema.require(schema);
-        this.insertSql = insertSql(this.schema);
+        this.insertSql = insertSql(this.schema, false);
+        this.keyedInsertSql = insertSql(this.schema, true);
+        this.keyHolderSql = "select id from \"" + this.schema + "\".jobs where worker = ? and unique_key = ? and "
+                + KEY_HELD;
     }
 
     /** A client that takes connections from the application's data source, on schema {@code backtick}. */
@@ -155,6 +169,9 @@ public final class BacktickClient {
     }
 
     private List<Long> insert(Connection connection, List<JobRequest> all) throws SQLException {
+        if (all.stream().anyMatch(r -> r.key() != null)) {
+            return insertWithKeys(connection, all);
+        }
         CopyInsert copy = all.size() >= COPY_AT_LEAST ? CopyInsert.open(connection) : null;
         List<Long> ids = new ArrayList<>(all.size());
         int chunkSize = copy == null ? CHUNK : COPY_CHUNK;
@@ -163,13 +180,64 @@ public final class BacktickClient {
             if (copy != null) {
                 ids.addAll(copy.insert(connection, schema, chunk));
             } else {
-                insertChunk(connection, chunk, ids);
+                insertChunk(connection, chunk, ids, insertSql);
             }
         }
         return ids;
     }
 
-    private void insertChunk(Connection connection, List<JobRequest> chunk, List<Long> ids) throws SQLException {
+    /**
+     * Requests some of which carry keys ({@link JobRequest#withKey}): runs of keyless ones in
+     * multi-row inserts as usual, each keyed one in a statement of its own, so that the id it
+     * answers with (its own, or that of the job holding its key) stays in its place.
+     */
+    private List<Long> insertWithKeys(Connection connection, List<JobRequest> all) throws SQLException {
+        List<Long> ids = new ArrayList<>(all.size());
+        int from = 0;
+        while (from < all.size()) {
+            if (all.get(from).key() != null) {
+                ids.add(insertOrFindKeyHolder(connection, all.get(from)));
+                from++;
+                continue;
+            }
+            int to = from;
+            while (to < all.size() && to - from < CHUNK && all.get(to).key() == null) {
+                to++;
+            }
+            insertChunk(connection, all.subList(from, to), ids, insertSql);
+            from = to;
+        }
+        return ids;
+    }
+
+    /**
+     * Inserts a keyed job, or finds the job that has not ended and holds its key. The insert waits
+     * for a transaction that is inserting the same key and inserts nothing once that commits; the
+     * select that follows (in a fresh snapshot, at read committed) then sees the holder. If the
+     * holder ended between the two statements, the key is free and the insert is tried again.
+     */
+    private long insertOrFindKeyHolder(Connection connection, JobRequest request) throws SQLException {
+        for (int attempt = 0; attempt < KEY_TRIES; attempt++) {
+            List<Long> inserted = new ArrayList<>(1);
+            insertChunk(connection, List.of(request), inserted, keyedInsertSql);
+            if (!inserted.isEmpty()) {
+                return inserted.get(0);
+            }
+            try (PreparedStatement find = connection.prepareStatement(keyHolderSql)) {
+                find.setString(1, request.worker());
+                find.setString(2, request.key());
+                try (ResultSet rs = find.executeQuery()) {
+                    if (rs.next()) {
+                        return rs.getLong(1);
+                    }
+                }
+            }
+        }
+        throw new BacktickException("could not enqueue " + request + ": the job holding its key ended as often as "
+                + KEY_TRIES + " times while this enqueue looked for it", null);
+    }
+
+    private void insertChunk(Connection connection, List<JobRequest> chunk, List<Long> ids, String sql) throws SQLException {
         int n = chunk.size();
         String[] workers = new String[n];
         String[] args = new String[n];
@@ -178,6 +246,7 @@ public final class BacktickClient {
         Integer[] maxAttempts = new Integer[n];
         String[] runAts = new String[n];
         Long[] delays = new Long[n];
+        String[] keys = new String[n];
         for (int i = 0; i < n; i++) {
             JobRequest r = chunk.get(i);
             workers[i] = r.worker();
@@ -187,8 +256,9 @@ public final class BacktickClient {
             maxAttempts[i] = r.maxAttempts();
             runAts[i] = r.runAt() == null ? null : r.runAt().toString();
             delays[i] = r.delay() == null ? null : r.delay().toMillis();
+            keys[i] = r.key();
         }
-        try (PreparedStatement insert = connection.prepareStatement(insertSql)) {
+        try (PreparedStatement insert = connection.prepareStatement(sql)) {
             Array[] arrays = {
                 connection.createArrayOf("text", workers),
                 connection.createArrayOf("text", args),
@@ -197,6 +267,7 @@ public final class BacktickClient {
                 connection.createArrayOf("int4", maxAttempts),
                 connection.createArrayOf("text", runAts),
                 connection.createArrayOf("int8", delays),
+                connection.createArrayOf("text", keys),
             };
             for (int i = 0; i < arrays.length; i++) {
                 insert.setArray(i + 1, arrays[i]);
@@ -214,20 +285,22 @@ public final class BacktickClient {
      * worker's declared defaults fill what the request leaves open. A job due now is available at
      * once; one due later is scheduled, and the stager makes it available when its time comes.
      */
-    private static String insertSql(String schema) {
+    private static String insertSql(String schema, boolean keyed) {
         String q = '"' + schema + '"';
-        return "insert into " + q + ".jobs (worker, args, queue, priority, max_attempts, run_at, state)\n"
+        return "insert into " + q + ".jobs (worker, args, queue, priority, max_attempts, run_at, state, unique_key)\n"
                 + "select t.worker, t.args::jsonb,\n"
                 + "       coalesce(t.queue, w.queue, '" + WorkerOptions.DEFAULT_QUEUE + "'),\n"
                 + "       coalesce(t.priority, w.priority, " + WorkerOptions.DEFAULT_PRIORITY + "),\n"
                 + "       coalesce(t.max_attempts, w.max_attempts, " + WorkerOptions.DEFAULT_MAX_ATTEMPTS + "),\n"
                 + "       t.due,\n"
-                + "       (case when t.due > now() then 'scheduled' else 'available' end)::" + q + ".job_state\n"
+                + "       (case when t.due > now() then 'scheduled' else 'available' end)::" + q + ".job_state,\n"
+                + "       t.unique_key\n"
                 + "from (select u.*, coalesce(u.run_at::timestamptz, now() + u.delay_ms * interval '1 millisecond', now()) as due\n"
-                + "        from unnest(?::text[], ?::text[], ?::text[], ?::int4[], ?::int4[], ?::text[], ?::int8[])\n"
-                + "             with ordinality as u(worker, args, queue, priority, max_attempts, run_at, delay_ms, ord)) t\n"
+                + "        from unnest(?::text[], ?::text[], ?::text[], ?::int4[], ?::int4[], ?::text[], ?::int8[], ?::text[])\n"
+                + "             with ordinality as u(worker, args, queue, priority, max_attempts, run_at, delay_ms, unique_key, ord)) t\n"
                 + "left join " + q + ".workers w on w.name = t.worker\n"
                 + "order by t.ord\n"
+                + (keyed ? "on conflict (worker, unique_key) where unique_key is not null and " + KEY_HELD + " do nothing\n" : "")
                 + "returning id";
     }
 

@@ -15,6 +15,9 @@ import java.util.Objects;
  */
 public final class JobRequest {
 
+    /** The longest key {@link #withKey} takes. */
+    public static final int MAX_KEY_LENGTH = 500;
+
     private final String worker;
     private final String argsJson;
     private final Instant runAt;
@@ -22,9 +25,10 @@ public final class JobRequest {
     private final String queue;
     private final Integer priority;
     private final Integer maxAttempts;
+    private final String key;
 
     private JobRequest(String worker, String argsJson, Instant runAt, Duration delay, String queue,
-                       Integer priority, Integer maxAttempts) {
+                       Integer priority, Integer maxAttempts, String key) {
         this.worker = Names.requireName("worker", worker);
         this.argsJson = argsJson;
         this.runAt = runAt;
@@ -35,7 +39,13 @@ public final class JobRequest {
         if (maxAttempts != null && maxAttempts < 1) {
             throw new IllegalArgumentException("maxAttempts must be at least 1, was " + maxAttempts);
         }
+        if (key != null && (key.isBlank() || key.length() > MAX_KEY_LENGTH)) {
+            throw new IllegalArgumentException("a job's key must be 1 to " + MAX_KEY_LENGTH + " characters and not blank, was '"
+                    + (key.length() > 40 ? key.substring(0, 40) + "..." : key) + "'");
+        }
+        this.key = key;
     }
+
 
     /**
      * A job for {@code worker} with positional arguments, written as a JSON array:
@@ -43,13 +53,13 @@ public final class JobRequest {
      */
     public static JobRequest of(String worker, Object... args) {
         return new JobRequest(worker, JsonWriter.write(args == null ? new Object[] {null} : args),
-                null, null, null, null, null);
+                null, null, null, null, null, null);
     }
 
     /** A job whose arguments are a list, written as a JSON array. */
     public static JobRequest ofList(String worker, List<?> args) {
         return new JobRequest(worker, JsonWriter.write(Objects.requireNonNull(args, "args")),
-                null, null, null, null, null);
+                null, null, null, null, null, null);
     }
 
     /**
@@ -60,13 +70,13 @@ public final class JobRequest {
         Objects.requireNonNull(argsJson, "argsJson");
         String trimmed = argsJson.strip();
         String array = trimmed.startsWith("[") ? trimmed : "[" + trimmed + "]";
-        return new JobRequest(worker, array, null, null, null, null, null);
+        return new JobRequest(worker, array, null, null, null, null, null, null);
     }
 
     /** Runs the job no earlier than {@code time}. */
     public JobRequest at(Instant time) {
         return new JobRequest(worker, argsJson, Objects.requireNonNull(time, "time"), null, queue, priority,
-                maxAttempts);
+                maxAttempts, key);
     }
 
     /** Runs the job no earlier than {@code delay} after it is enqueued, by the database's clock. */
@@ -75,19 +85,31 @@ public final class JobRequest {
         if (delay.isNegative()) {
             throw new IllegalArgumentException("delay must not be negative, was " + delay);
         }
-        return new JobRequest(worker, argsJson, null, delay, queue, priority, maxAttempts);
+        return new JobRequest(worker, argsJson, null, delay, queue, priority, maxAttempts, key);
     }
 
     public JobRequest withQueue(String queue) {
-        return new JobRequest(worker, argsJson, runAt, delay, queue, priority, maxAttempts);
+        return new JobRequest(worker, argsJson, runAt, delay, queue, priority, maxAttempts, key);
     }
 
     public JobRequest withPriority(int priority) {
-        return new JobRequest(worker, argsJson, runAt, delay, queue, priority, maxAttempts);
+        return new JobRequest(worker, argsJson, runAt, delay, queue, priority, maxAttempts, key);
     }
 
     public JobRequest withMaxAttempts(int maxAttempts) {
-        return new JobRequest(worker, argsJson, runAt, delay, queue, priority, maxAttempts);
+        return new JobRequest(worker, argsJson, runAt, delay, queue, priority, maxAttempts, key);
+    }
+
+    /**
+     * Gives the job a key, unique among its worker's jobs that have not ended (waiting, scheduled,
+     * running or waiting to retry). Enqueueing a job whose key such a job holds inserts nothing and
+     * returns that job's id, so an application may enqueue "refresh account 42" on every change and
+     * get one job at a time. Once the job has ended the key is free again: to run something at most
+     * once ever, enqueue it in your own transaction beside a row of your own that says it was done.
+     */
+    public JobRequest withKey(String key) {
+        return new JobRequest(worker, argsJson, runAt, delay, queue, priority, maxAttempts,
+                Objects.requireNonNull(key, "key"));
     }
 
     public String worker() {
@@ -124,12 +146,17 @@ public final class JobRequest {
         return maxAttempts;
     }
 
+    /** The key given with {@link #withKey}, or null. */
+    public String key() {
+        return key;
+    }
+
     @Override
     public String toString() {
         return "JobRequest[worker=" + worker + ", args=" + abbreviate(argsJson)
                 + (runAt != null ? ", at=" + runAt : "") + (delay != null ? ", in=" + delay : "")
                 + (queue != null ? ", queue=" + queue : "") + (priority != null ? ", priority=" + priority : "")
-                + (maxAttempts != null ? ", maxAttempts=" + maxAttempts : "") + "]";
+                + (maxAttempts != null ? ", maxAttempts=" + maxAttempts : "") + (key != null ? ", key=" + key : "") + "]";
     }
 
     private static String abbreviate(String s) {

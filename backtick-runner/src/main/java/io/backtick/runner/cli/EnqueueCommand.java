@@ -68,6 +68,11 @@ final class EnqueueCommand implements Callable<Integer> {
     @Option(names = "--max-attempts", paramLabel = "N", description = "Attempts before the job is discarded, instead of the worker's default.")
     Integer maxAttempts;
 
+    @Option(names = "--key", paramLabel = "KEY",
+            description = "A key unique among the worker's jobs that have not ended: if one holds it, nothing is enqueued "
+                    + "and that job's id is printed.")
+    String key;
+
     @Override
     public Integer call() {
         JobRequest request = request();
@@ -77,7 +82,8 @@ final class EnqueueCommand implements Callable<Integer> {
                 System.err.println("backtick: note: no runner has declared a worker named '" + worker
                         + "' yet; the job waits until one that serves it starts");
             }
-            System.out.println("enqueued job " + id);
+            // With a key the id may be that of a job enqueued earlier; either way it holds the key now.
+            System.out.println(key == null ? "enqueued job " + id : "job " + id + " holds key " + key);
         }
         return 0;
     }
@@ -107,6 +113,9 @@ final class EnqueueCommand implements Callable<Integer> {
             }
             if (maxAttempts != null) {
                 request = request.withMaxAttempts(maxAttempts);
+            }
+            if (key != null) {
+                request = request.withKey(key);
             }
         } catch (IllegalArgumentException e) {
             throw new ConfigException(e.getMessage());

@@ -125,6 +125,8 @@ final class JobsCommand implements Callable<Integer> {
                 case ALREADY_AVAILABLE -> System.out.println("job " + id + " is already available: it runs as soon as a runner is free");
                 case RUNNING -> throw new ConfigException("job " + id
                         + " is running: retry it once it has finished, or cancel it first (backtick jobs cancel " + id + ")");
+                case KEY_HELD -> throw new ConfigException("job " + retry.keyHolder() + " holds the key of job " + id
+                        + " and has not ended: it runs in its place (backtick jobs show " + retry.keyHolder() + ")");
                 case NOT_FOUND -> throw new ConfigException("there is no job " + id);
             }
         }
@@ -202,6 +204,9 @@ final class JobsCommand implements Callable<Integer> {
             out.println("id:           " + job.id());
             out.println("worker:       " + job.worker());
             out.println("queue:        " + job.queue());
+            if (job.key() != null) {
+                out.println("key:          " + job.key());
+            }
             out.println("state:        " + job.state().sqlName());
             out.println("args:         " + job.argsJson());
             out.println("priority:     " + job.priority());

@@ -609,7 +609,8 @@ public final class JobQueue {
     private static JobView view(JobsRecord r) {
         return new JobView(r.getId(), r.getWorker(), r.getQueue(), r.getArgs().data(), state(r.getState()),
                 r.getPriority(), r.getAttempt(), r.getMaxAttempts(), instant(r.getRunAt()), instant(r.getCreatedAt()),
-                instant(r.getAttemptedAt()), instant(r.getFinalizedAt()), r.getRunnerId(), r.getErrors().data());
+                instant(r.getAttemptedAt()), instant(r.getFinalizedAt()), r.getRunnerId(), r.getErrors().data(),
+                r.getUniqueKey());
     }
 
     private static JobState state(io.backtick.jooq.enums.JobState state) {

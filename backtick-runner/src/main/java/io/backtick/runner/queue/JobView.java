@@ -3,7 +3,7 @@ package io.backtick.runner.queue;
 import io.backtick.api.JobState;
 import java.time.Instant;
 
-/** A job as stored, for listings and tests. {@code errorsJson} is the JSON array of attempt errors. */
+/** A job as stored, for listings and tests. {@code errorsJson} is the JSON array of attempt errors; {@code key} the job's unique key, or null. */
 public record JobView(
         long id,
         String worker,
@@ -18,5 +18,6 @@ public record JobView(
         Instant attemptedAt,
         Instant finalizedAt,
         String runnerId,
-        String errorsJson) {
+        String errorsJson,
+        String key) {
 }

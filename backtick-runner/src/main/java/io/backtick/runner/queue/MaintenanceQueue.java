@@ -358,6 +358,21 @@ public final class MaintenanceQueue {
     private static final String RUN_AGAIN = "state = 'available', run_at = now(), finalized_at = null, "
             + "cancel_requested_at = null, max_attempts = greatest(max_attempts, attempt + 1)";
 
+    /**
+     * The job that holds the key of the {@code jobs} row in hand, other than that row: one that
+     * has not ended and has the same worker and key ({@code jobs_unique_key}); null if none.
+     */
+    private static final String KEY_HOLDER = "(select holder.id from jobs holder where holder.worker = jobs.worker "
+            + "and holder.unique_key = jobs.unique_key and holder.id <> jobs.id "
+            + "and holder.state in ('scheduled', 'available', 'running', 'retryable') limit 1)";
+
+    /**
+     * A retry makes a keyed job wait again only while no other job that has not ended holds its
+     * key: two such jobs would break {@code jobs_unique_key} (V13__unique_keys.sql), and the one
+     * waiting already does what the retry asks.
+     */
+    private static final String KEY_FREE = "(jobs.unique_key is null or " + KEY_HOLDER + " is null)";
+
     /** The states {@link #retryAll} takes jobs from: every state but running (not ended yet) and available (waiting already). */
     public static final Set<JobState> RETRIABLE = Collections.unmodifiableSet(EnumSet.of(
             JobState.SCHEDULED, JobState.RETRYABLE, JobState.COMPLETED, JobState.DISCARDED, JobState.CANCELLED));
@@ -367,7 +382,9 @@ public final class MaintenanceQueue {
      * {@link #RETRIABLE}), of {@code worker} only unless that is null, as an operator asks after
      * an outage made a worker's jobs fail for good ({@link #throughTable}). Each batch is
      * announced to every runner, so the first jobs run while the rest are still being made
-     * available. Returns how many jobs it made available.
+     * available. Of keyed jobs, one per key waits again: the lowest id of a batch, and none where
+     * a job that has not ended holds the key already ({@link #KEY_FREE}). Returns how many jobs it
+     * made available.
      */
     public int retryAll(JobState state, String worker, int batch) {
         if (!RETRIABLE.contains(state)) {
@@ -383,10 +400,13 @@ public final class MaintenanceQueue {
                     limit ?
                 ), retried as (
                     update jobs set %2$s
-                    where id in (select id from seen) and state = '%1$s'
+                    where id in (select id from seen) and state = '%1$s' and %3$s
+                      and (jobs.unique_key is null or jobs.id = (select min(twin.id) from seen join jobs twin using (id)
+                                                                 where twin.worker = jobs.worker
+                                                                   and twin.unique_key = jobs.unique_key))
                     returning state, priority, run_at
                 )
-                """.formatted(state.sqlName(), RUN_AGAIN)
+                """.formatted(state.sqlName(), RUN_AGAIN, KEY_FREE)
                 + MadeAvailable.announcing("retried", ", (select max(id) from seen) as last_seen"), worker, worker, batch);
     }
 
@@ -452,13 +472,14 @@ public final class MaintenanceQueue {
     }
 
     /** What {@link #retry} did. */
-    public enum RetryResult { MADE_AVAILABLE, ALREADY_AVAILABLE, RUNNING, NOT_FOUND }
+    public enum RetryResult { MADE_AVAILABLE, ALREADY_AVAILABLE, RUNNING, KEY_HELD, NOT_FOUND }
 
     /**
      * What {@link #retry} did to job {@code id}, and when it made it available, the attempt it
-     * runs next and how many it may make ({@code 0} otherwise).
+     * runs next and how many it may make ({@code 0} otherwise); when another job that has not
+     * ended holds its key, that job's id ({@code 0} otherwise).
      */
-    public record Retry(RetryResult result, int nextAttempt, int maxAttempts) {
+    public record Retry(RetryResult result, int nextAttempt, int maxAttempts, long keyHolder) {
     }
 
     /**
@@ -474,17 +495,22 @@ public final class MaintenanceQueue {
         Record row = dsl.fetchOne("""
                 with retried as (
                     update jobs set %s
-                    where id = ? and state in ('scheduled', 'retryable', 'completed', 'discarded', 'cancelled')
+                    where id = ? and state in ('scheduled', 'retryable', 'completed', 'discarded', 'cancelled') and %s
                     returning state, priority, run_at, attempt, max_attempts
                 )
-                """.formatted(RUN_AGAIN)
+                """.formatted(RUN_AGAIN, KEY_FREE)
                 + MadeAvailable.announcing("retried", ", max(attempt) + 1 as next_attempt, max(max_attempts) as max_attempts"), id);
         if (MadeAvailable.of(row).jobs() == 1) {
-            return new Retry(RetryResult.MADE_AVAILABLE, row.get("next_attempt", Integer.class), row.get("max_attempts", Integer.class));
+            return new Retry(RetryResult.MADE_AVAILABLE, row.get("next_attempt", Integer.class),
+                    row.get("max_attempts", Integer.class), 0);
         }
-        RetryResult result = dsl.select(JOBS.STATE).from(JOBS).where(JOBS.ID.eq(id)).fetchOptional(JOBS.STATE)
-                .map(state -> state == io.backtick.jooq.enums.JobState.running ? RetryResult.RUNNING : RetryResult.ALREADY_AVAILABLE)
-                .orElse(RetryResult.NOT_FOUND);
-        return new Retry(result, 0, 0);
+        Record job = dsl.fetchOne("select jobs.state = 'running', " + KEY_HOLDER + " from jobs where id = ?", id);
+        if (job == null) {
+            return new Retry(RetryResult.NOT_FOUND, 0, 0, 0);
+        }
+        Long holder = job.get(1, Long.class);
+        RetryResult result = job.get(0, Boolean.class) ? RetryResult.RUNNING
+                : holder != null ? RetryResult.KEY_HELD : RetryResult.ALREADY_AVAILABLE;
+        return new Retry(result, 0, 0, holder == null ? 0 : holder);
     }
 }

@@ -230,6 +230,20 @@ class CliTest {
     }
 
     @Test
+    void enqueueWithAKeyHeldByAWaitingJobPrintsThatJobsId() throws IOException {
+        Result first = enqueue("--key", "cli-key-1", "cli-keyed", "1");
+        Result second = enqueue("--key", "cli-key-1", "cli-keyed", "2");
+
+        assertThat(first.exit()).as(first.err()).isEqualTo(0);
+        assertThat(second.exit()).as(second.err()).isEqualTo(0);
+        Matcher id = Pattern.compile("^job (\\d+) holds key cli-key-1$").matcher(first.out().strip());
+        assertThat(id.matches()).as(first.out()).isTrue();
+        assertThat(second.out().strip()).isEqualTo(first.out().strip());
+        Result show = againstTestSchema(List.of("jobs", "show"), id.group(1));
+        assertThat(show.out()).contains("key:          cli-key-1").contains("args:         [1]");
+    }
+
+    @Test
     void jobsRetryAllRunsEveryDiscardedJobOfAWorkerAgainAndRefusesRunningOnesInOneLine() throws IOException {
         long first = enqueuedId(enqueue("cli-retried-all", "1"));
         long second = enqueuedId(enqueue("cli-retried-all", "2"));

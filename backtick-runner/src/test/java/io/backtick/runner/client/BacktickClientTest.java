@@ -49,6 +49,97 @@ class BacktickClientTest {
     }
 
     @Test
+    void aKeyedJobIsEnqueuedOnceWhileItHasNotEndedAndAgainOnceItHas() {
+        long first = client.enqueue(JobRequest.of("refresh", 42).withKey("account-42"));
+
+        assertThat(client.enqueue(JobRequest.of("refresh", 42).withKey("account-42"))).as("waiting").isEqualTo(first);
+        assertThat(client.enqueue(JobRequest.of("audit", 42).withKey("account-42"))).as("another worker's key space")
+                .isNotEqualTo(first);
+        db.dsl().execute("update jobs set state = 'running', attempt = 1, runner_id = 'r', attempted_at = now() where id = ?", first);
+        assertThat(client.enqueue(JobRequest.of("refresh", 42).withKey("account-42"))).as("running").isEqualTo(first);
+        db.dsl().execute("update jobs set state = 'retryable', run_at = now() + interval '1 minute' where id = ?", first);
+        assertThat(client.enqueue(JobRequest.of("refresh", 42).withKey("account-42"))).as("waiting to retry").isEqualTo(first);
+        db.dsl().execute("update jobs set state = 'completed', finalized_at = now() where id = ?", first);
+
+        long second = client.enqueue(JobRequest.of("refresh", 42).withKey("account-42"));
+
+        assertThat(second).as("the key is free once its job has ended").isNotEqualTo(first);
+        assertThat(db.jobs().find(second).orElseThrow().key()).isEqualTo("account-42");
+        assertThat(db.dsl().fetchValue("select count(*) from jobs where worker = 'refresh'")).isEqualTo(2L);
+    }
+
+    @Test
+    void enqueueAllAnswersEachKeyedRequestInItsPlaceWithTheJobThatHoldsTheKey() {
+        long holder = client.enqueue(JobRequest.of("refresh", 7).withKey("account-7").in(Duration.ofMinutes(5)));
+        List<JobRequest> requests = new ArrayList<>();
+        for (int i = 0; i < 600; i++) {
+            requests.add(JobRequest.of("refresh", i));
+        }
+        requests.set(100, JobRequest.of("refresh", 7).withKey("account-7"));
+        requests.set(200, JobRequest.of("refresh", 8).withKey("account-8"));
+        requests.set(300, JobRequest.of("refresh", 8).withKey("account-8"));
+
+        List<Long> ids = client.enqueueAll(requests);
+
+        assertThat(ids).hasSize(600);
+        assertThat(ids.get(100)).isEqualTo(holder);
+        assertThat(ids.get(300)).as("the same key twice in one call").isEqualTo(ids.get(200));
+        assertThat(new java.util.HashSet<>(ids)).hasSize(599);
+        assertThat(db.dsl().fetchValue("select count(*) from jobs")).as("the holder and 598 new ones").isEqualTo(599L);
+        for (int i : new int[] {0, 99, 101, 599}) {
+            assertThat(db.jobs().find(ids.get(i)).orElseThrow().argsJson()).isEqualTo("[" + i + "]");
+        }
+    }
+
+    @Test
+    void enqueuesOfOneKeyAtTheSameMomentMakeOneJob() throws Exception {
+        int threads = 8;
+        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        BacktickClient racing = BacktickClient.create(schema.db().dataSource()).withSchema(db.settings().schema());
+        try {
+            List<java.util.concurrent.Future<Long>> ids = new ArrayList<>();
+            for (int i = 0; i < threads; i++) {
+                ids.add(pool.submit(() -> {
+                    start.await();
+                    return racing.enqueue(JobRequest.of("refresh", 9).withKey("account-9"));
+                }));
+            }
+            start.countDown();
+            java.util.Set<Long> distinct = new java.util.HashSet<>();
+            for (java.util.concurrent.Future<Long> id : ids) {
+                distinct.add(id.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            }
+
+            assertThat(distinct).hasSize(1);
+            assertThat(db.dsl().fetchValue("select count(*) from jobs")).isEqualTo(1L);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aKeyedJobEnqueuedInARolledBackTransactionFreesItsKey() throws Exception {
+        try (Connection tx = db.dataSource().getConnection()) {
+            tx.setAutoCommit(false);
+            long id = client.enqueue(tx, JobRequest.of("refresh", 5).withKey("account-5"));
+            assertThat(client.enqueue(tx, JobRequest.of("refresh", 5).withKey("account-5"))).isEqualTo(id);
+            tx.rollback();
+        }
+        assertThat(db.jobs().countByState()).isEmpty();
+        long id = client.enqueue(JobRequest.of("refresh", 5).withKey("account-5"));
+        assertThat(db.jobs().find(id)).isPresent();
+    }
+
+    @Test
+    void aBlankOrOverlongKeyIsRefusedAtOnce() {
+        assertThatThrownBy(() -> JobRequest.of("refresh").withKey(" ")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("key");
+        assertThatThrownBy(() -> JobRequest.of("refresh").withKey("k".repeat(JobRequest.MAX_KEY_LENGTH + 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("key");
+    }
+
+    @Test
     void aJobEnqueuedInARolledBackTransactionLeavesNoTrace() throws Exception {
         try (Connection tx = db.dataSource().getConnection()) {
             tx.setAutoCommit(false);

@@ -219,7 +219,7 @@ class MaintenanceTest {
              java.sql.Statement listen = listener.createStatement()) {
             listen.execute("listen \"" + io.backtick.runner.engine.Notifier.channel(db.settings().schema()) + "\"");
 
-            assertThat(queue.retry(id)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 4, 4));
+            assertThat(queue.retry(id)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 4, 4, 0));
 
             JobView job = db.jobs().find(id).orElseThrow();
             assertThat(job.state()).isEqualTo(JobState.AVAILABLE);
@@ -240,8 +240,8 @@ class MaintenanceTest {
         db.dsl().execute("update jobs set state = 'cancelled', finalized_at = now(), cancel_requested_at = now() where id = ?", cancelled);
         long scheduled = client.scheduleIn(Duration.ofHours(1), "w");
 
-        assertThat(queue.retry(cancelled)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 2, 16));
-        assertThat(queue.retry(scheduled)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 1, 16));
+        assertThat(queue.retry(cancelled)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 2, 16, 0));
+        assertThat(queue.retry(scheduled)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.MADE_AVAILABLE, 1, 16, 0));
 
         assertThat(db.dsl().fetchValue("select cancel_requested_at is null from jobs where id = ?", cancelled)).isEqualTo(true);
         assertThat(db.dsl().fetchValue("select state = 'available' and run_at <= now() from jobs where id = ?", scheduled)).isEqualTo(true);
@@ -312,6 +312,40 @@ class MaintenanceTest {
         assertThat(db.jobs().find(otherWorker).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
         assertThat(queue.cancelAll("junk", 2)).as("nothing left, and the running job asked once")
                 .isEqualTo(new MaintenanceQueue.CancelAll(0, 0));
+    }
+
+    @Test
+    void aFinishedKeyedJobIsNotRetriedWhileAnotherJobHoldsItsKey() {
+        long old = client.enqueue(JobRequest.of("w").withKey("k1"));
+        db.dsl().execute("update jobs set state = 'discarded', attempt = 16, finalized_at = now() where id = ?", old);
+        long holder = client.enqueue(JobRequest.of("w").withKey("k1"));
+
+        assertThat(queue.retry(old)).isEqualTo(new MaintenanceQueue.Retry(MaintenanceQueue.RetryResult.KEY_HELD, 0, 0, holder));
+        assertThat(db.jobs().find(old).orElseThrow().state()).isEqualTo(JobState.DISCARDED);
+        assertThat(queue.retry(holder).result()).as("the holder itself").isEqualTo(MaintenanceQueue.RetryResult.ALREADY_AVAILABLE);
+
+        db.dsl().execute("update jobs set state = 'completed', attempt = 1, finalized_at = now() where id = ?", holder);
+        assertThat(queue.retry(old).result()).as("once the holder has ended").isEqualTo(MaintenanceQueue.RetryResult.MADE_AVAILABLE);
+    }
+
+    @Test
+    void retryAllMakesOneJobOfEachKeyWaitAgain() {
+        long a1 = client.enqueue(JobRequest.of("w").withKey("a"));
+        db.dsl().execute("update jobs set state = 'discarded', attempt = 16, finalized_at = now() where id = ?", a1);
+        long a2 = client.enqueue(JobRequest.of("w").withKey("a"));
+        long b1 = client.enqueue(JobRequest.of("w").withKey("b"));
+        db.dsl().execute("update jobs set state = 'discarded', attempt = 16, finalized_at = now() where id in (?, ?)", a2, b1);
+        long b2 = client.enqueue(JobRequest.of("w").withKey("b"));
+        long plain = client.enqueue(JobRequest.of("w"));
+        db.dsl().execute("update jobs set state = 'discarded', attempt = 16, finalized_at = now() where id = ?", plain);
+
+        assertThat(queue.retryAll(JobState.DISCARDED, "w", 1_000)).as("a1 for key a, and the keyless one").isEqualTo(2);
+
+        assertThat(db.jobs().find(a1).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+        assertThat(db.jobs().find(a2).orElseThrow().state()).as("a1 holds its key now").isEqualTo(JobState.DISCARDED);
+        assertThat(db.jobs().find(b1).orElseThrow().state()).as("b2 holds its key").isEqualTo(JobState.DISCARDED);
+        assertThat(db.jobs().find(b2).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
+        assertThat(db.jobs().find(plain).orElseThrow().state()).isEqualTo(JobState.AVAILABLE);
     }
 
     @Test
