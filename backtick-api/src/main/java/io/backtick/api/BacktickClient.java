@@ -34,8 +34,7 @@ import javax.sql.DataSource;
  * transaction: with {@code COPY} from {@value #COPY_AT_LEAST} on (a query for their ids, the COPY,
  * the commit), else as multi-row inserts; a job with a key ({@link JobRequest#withKey}) goes in by a
  * statement of its own, which answers with the id of the job holding the key if one does (a second
- * round trip looks that id up). A job that
- * names a worker no runner has declared yet is still
+ * round trip looks that id up). A job that names a worker no runner has declared yet is still
  * stored; it takes the defaults queue {@code default}, priority 0 and 16 attempts, and waits until
  * a runner that serves the worker claims it.
  */
