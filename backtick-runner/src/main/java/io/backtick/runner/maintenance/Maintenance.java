@@ -38,11 +38,11 @@ import org.slf4j.LoggerFactory;
  *       changed, as autovacuum would ({@link #worthAnalyzing}).</li>
  *   <li>held-back cleanup, every 15 s (every runner): says in the log when a transaction left open
  *       keeps PostgreSQL from cleaning up after claims, which slows them down ({@link HorizonWatch}).</li>
- *   <li>queue depth, every 15 s (every runner whose metrics were read in the last
- *       {@link #DEPTH_WANTED_FOR}): how many jobs are due and waiting, and how long the first of
- *       them has waited ({@link #depth}).</li>
+ *   <li>queue depth, every 15 s across the runners whose metrics were read in the last
+ *       {@link #DEPTH_WANTED_FOR}, the others reading what it found: how many jobs are due and
+ *       waiting, and how long the first of them has waited ({@link #depth}).</li>
  * </ul>
- * Rescue, prune and the report run once per interval across all runners: the runner that takes the
+ * Rescue, prune, the report and the depth run once per interval across all runners: the runner that takes the
  * task's turn in the database runs it.
  *
  * <p>Four of these read index entries that a transaction left open anywhere in the database
@@ -309,18 +309,26 @@ public final class Maintenance extends PeriodicLoop {
     }
 
     /**
-     * Reads the queue's depth if it was asked for within {@link #DEPTH_WANTED_FOR} and is due:
-     * every {@link #DEPTH_EVERY}, or later after a reading that took long ({@link #spacedAfter}),
-     * since it reads an entry for every waiting job. Returns whether it read.
+     * Reads the queue's depth if it was asked for within {@link #DEPTH_WANTED_FOR}, every
+     * {@link #DEPTH_EVERY}. The reading itself reads an entry for every waiting job, the same for
+     * every runner, so it is a turn taken in the database: one runner reads and keeps what it
+     * read, later still after a reading that took long ({@link #spacedAfter}), and the others read
+     * what it kept, one row. Returns whether it took a reading of either kind.
      */
     boolean readDepthIfDue() {
         Long asked = depthAskedAt;
         if (asked == null || nanoTime.getAsLong() - asked > DEPTH_WANTED_FOR.toNanos() || !isDue(DEPTH, DEPTH_EVERY)) {
             return false;
         }
-        long started = nanoTime.getAsLong();
-        depth = queue.depth();
-        spaceOwnTask(DEPTH, started, DEPTH_EVERY);
+        if (queue.takeTurn(DEPTH, DEPTH_EVERY, runnerId)) {
+            long started = nanoTime.getAsLong();
+            MaintenanceQueue.Depth read = queue.depth();
+            queue.recordDepth(DEPTH, read);
+            postponeIfCostly(DEPTH, started, DEPTH_EVERY);
+            depth = read;
+        } else {
+            queue.lastDepth(DEPTH).ifPresent(kept -> depth = kept);
+        }
         return true;
     }
 

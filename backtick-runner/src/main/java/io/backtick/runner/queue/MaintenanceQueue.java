@@ -273,8 +273,9 @@ public final class MaintenanceQueue {
      * exactly the available ones (scheduled jobs and retries become available when they fall due).
      * Where few of the table's rows wait, PostgreSQL reads just the claim index's entries
      * ({@code jobs_claim_idx}: 1.2 ms for 10,000 waiting in a table of 1,000,000); where most do,
-     * it reads the table (68–95 ms for 1,000,000 waiting). That is why runners take it only while
-     * their metrics are read, and spaced by its cost ({@code Maintenance.readDepthIfDue}).
+     * it reads the table (68–95 ms for 1,000,000 waiting). That is why it is one runner's turn at a
+     * time, taken only by runners whose metrics are read and spaced by its cost, the others reading
+     * what it kept ({@code Maintenance.readDepthIfDue}).
      */
     public Depth depth() {
         Record r = dsl.fetchSingle(DEPTH);
@@ -283,6 +284,28 @@ public final class MaintenanceQueue {
 
     /** Jobs due and waiting, and the seconds the longest-waiting of them has waited since it fell due (0 if none). */
     public record Depth(long available, double lagSeconds) {
+    }
+
+    /**
+     * Keeps {@code depth} as {@code task}'s last result, for the runners that did not take the
+     * reading's turn ({@link #lastDepth}).
+     */
+    public void recordDepth(String task, Depth depth) {
+        recordResult(task, depth.available() + " " + depth.lagSeconds());
+    }
+
+    /** The depth {@link #recordDepth} kept for {@code task}, if any: one row read by its key. */
+    public java.util.Optional<Depth> lastDepth(String task) {
+        String kept = dsl.fetchOptionalValue(MAINTENANCE.LAST_RESULT, MAINTENANCE.TASK.eq(task)).orElse(null);
+        if (kept == null) {
+            return java.util.Optional.empty();
+        }
+        String[] parts = kept.split(" ");
+        try {
+            return java.util.Optional.of(new Depth(Long.parseLong(parts[0]), Double.parseDouble(parts[1])));
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            return java.util.Optional.empty(); // not a depth this build wrote: the next turn writes one
+        }
     }
 
     static final String DEPTH = """

@@ -559,6 +559,22 @@ class MaintenanceTest {
     }
 
     @Test
+    void oneRunnerReadsTheDepthForAllAndTheOthersTakeWhatItKept() {
+        client.enqueue(JobRequest.of("w"));
+        Maintenance first = maintenance("r1", new AtomicLong(), Duration.ZERO);
+        Maintenance second = maintenance("r2", new AtomicLong(), Duration.ZERO);
+        first.depth();
+        second.depth();
+
+        assertThat(first.readDepthIfDue()).isTrue();
+        client.enqueue(JobRequest.of("w"));
+        assertThat(second.readDepthIfDue()).isTrue();
+
+        assertThat(first.depth().available()).isEqualTo(1);
+        assertThat(second.depth()).as("the first runner's reading, not a count of its own").isEqualTo(first.depth());
+    }
+
+    @Test
     void depthCountsTheJobsDueAndWaitingAndHowLongTheFirstHasWaited() {
         long oldest = client.enqueue(JobRequest.of("w"));
         long older = client.enqueue(JobRequest.of("w"));
