@@ -17,8 +17,15 @@ import java.sql.PreparedStatement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -84,7 +91,7 @@ class BacktickClientTest {
         assertThat(ids).hasSize(600);
         assertThat(ids.get(100)).isEqualTo(holder);
         assertThat(ids.get(300)).as("the same key twice in one call").isEqualTo(ids.get(200));
-        assertThat(new java.util.HashSet<>(ids)).hasSize(599);
+        assertThat(new HashSet<>(ids)).hasSize(599);
         assertThat(db.dsl().fetchValue("select count(*) from jobs")).as("the holder and 598 new ones").isEqualTo(599L);
         for (int i : new int[] {0, 99, 101, 599}) {
             assertThat(db.jobs().find(ids.get(i)).orElseThrow().argsJson()).isEqualTo("[" + i + "]");
@@ -94,11 +101,11 @@ class BacktickClientTest {
     @Test
     void enqueuesOfOneKeyAtTheSameMomentMakeOneJob() throws Exception {
         int threads = 8;
-        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        CountDownLatch start = new CountDownLatch(1);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
         BacktickClient racing = BacktickClient.create(schema.db().dataSource()).withSchema(db.settings().schema());
         try {
-            List<java.util.concurrent.Future<Long>> ids = new ArrayList<>();
+            List<Future<Long>> ids = new ArrayList<>();
             for (int i = 0; i < threads; i++) {
                 ids.add(pool.submit(() -> {
                     start.await();
@@ -106,9 +113,9 @@ class BacktickClientTest {
                 }));
             }
             start.countDown();
-            java.util.Set<Long> distinct = new java.util.HashSet<>();
-            for (java.util.concurrent.Future<Long> id : ids) {
-                distinct.add(id.get(30, java.util.concurrent.TimeUnit.SECONDS));
+            Set<Long> distinct = new HashSet<>();
+            for (Future<Long> id : ids) {
+                distinct.add(id.get(30, TimeUnit.SECONDS));
             }
 
             assertThat(distinct).hasSize(1);

@@ -1,6 +1,7 @@
 package io.backtick.runner.maintenance;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.backtick.api.BacktickClient;
@@ -17,6 +18,7 @@ import io.backtick.runner.queue.RunnerRegistry;
 import io.backtick.runner.testsupport.QueueSchema;
 import io.backtick.runner.testsupport.TestDatabase;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -249,7 +251,7 @@ class MaintenanceTest {
 
     @Test
     void retryAllRunsAgainEveryDiscardedJobOfOneWorkerInBatchesAndTellsEveryRunnerOfEach() throws Exception {
-        List<Long> discarded = new java.util.ArrayList<>();
+        List<Long> discarded = new ArrayList<>();
         for (int i = 0; i < 5; i++) {
             discarded.add(client.enqueue(JobRequest.of("mail").withMaxAttempts(3)));
         }
@@ -284,7 +286,7 @@ class MaintenanceTest {
 
     @Test
     void cancelAllCancelsEveryWaitingJobOfAWorkerAndAsksTheRunnersOfItsRunningOnesToStop() {
-        List<Long> waiting = new java.util.ArrayList<>();
+        List<Long> waiting = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             waiting.add(client.enqueue(JobRequest.of("junk")));
         }
@@ -350,9 +352,9 @@ class MaintenanceTest {
 
     @Test
     void retryAllRefusesRunningAndAvailableJobs() {
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> queue.retryAll(JobState.RUNNING, null, 10))
+        assertThatThrownBy(() -> queue.retryAll(JobState.RUNNING, null, 10))
                 .isInstanceOf(IllegalArgumentException.class);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> queue.retryAll(JobState.AVAILABLE, null, 10))
+        assertThatThrownBy(() -> queue.retryAll(JobState.AVAILABLE, null, 10))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 
