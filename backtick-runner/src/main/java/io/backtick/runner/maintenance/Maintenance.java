@@ -252,18 +252,6 @@ public final class Maintenance extends PeriodicLoop {
     }
 
     /**
-     * Pushes the next run of this runner's own {@code task} (one that takes no turn in the
-     * database), which started at {@code started} and is due every {@code every}, back as
-     * {@link #spacedAfter} says.
-     */
-    private void spaceOwnTask(String task, long started, Duration every) {
-        Duration spacing = spacedAfter(since(started), every);
-        if (spacing.compareTo(every) > 0) {
-            nextAsk.put(task, started + spacing.toNanos());
-        }
-    }
-
-    /**
      * Hands back the jobs an earlier process with this runner's id still holds (it died and this
      * one took its id); called once as the runner starts, before it claims anything.
      */
@@ -304,7 +292,10 @@ public final class Maintenance extends PeriodicLoop {
         }
         long started = nanoTime.getAsLong();
         int n = handBackUnknownClaims();
-        spaceOwnTask(UNKNOWN_CLAIMS, started, UNKNOWN_CLAIMS_EVERY);
+        Duration spacing = spacedAfter(since(started), UNKNOWN_CLAIMS_EVERY);
+        if (spacing.compareTo(UNKNOWN_CLAIMS_EVERY) > 0) {
+            nextAsk.put(UNKNOWN_CLAIMS, started + spacing.toNanos());
+        }
         return n;
     }
 
